@@ -1,0 +1,116 @@
+"""One function turns the command-line choices into the full, validated run configuration."""
+import dataclasses
+
+from configs import paper
+
+
+class ConfigError(ValueError):
+    """A bad choice or value; its message is one line naming the flag and what is allowed."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Everything a run needs, resolved: the user's choices plus the paper's protocol."""
+    dataset: str = "binarized_mnist"
+    struct: str = "2-layer-nonlin"
+    baseline: str = "dvaes_power"
+    k: int = 1
+    qupa: bool = True
+    beta: float = 0.0
+    num_train_iter: int = 1000000
+    train_batchsize: int = 100
+    eval_batchsize: int = 1000
+    eval_iw_samples: int = 4000
+    val_iw_samples: int = 100
+    eval_every: int = 20000
+    base_lr: float = 3e-3
+    input_size: int = 784
+    sampler_chains: int = 1000
+    sampler_sweeps: int = 40
+    ais_num_betas: int = 1000
+    ais_num_chains: int = 1024
+    seed: int = 1
+
+    @property
+    def structure(self):
+        return paper.STRUCTURES[self.struct]
+
+    @property
+    def spec(self):
+        return paper.BASELINE_SPECS[self.baseline]
+
+    @property
+    def use_iw(self):
+        """DVAE# baselines train the importance-weighted bound when k > 1; the others the k-sample ELBO (§3.2)."""
+        return self.spec.importance_weighted and self.k > 1
+
+    @property
+    def experiment_id(self):
+        """`{dataset}/{struct}/{baseline}/{k}`, the original's log sub-directory."""
+        return f"{self.dataset}/{self.struct}/{self.baseline}/{self.k}"
+
+    @property
+    def lr_boundaries(self):
+        return [int(f * self.num_train_iter) for f in paper.TRAINING.lr_boundary_fractions]
+
+    @property
+    def lr_values(self):
+        return [self.base_lr * f for f in paper.TRAINING.lr_factors]
+
+    @property
+    def kl_warmup_steps(self):
+        return paper.TRAINING.kl_warmup_fraction * self.num_train_iter
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+
+def _require(condition, message):
+    if not condition:
+        raise ConfigError(message)
+
+
+def _check_choice(flag, value, choices):
+    _require(value in choices, f"--{flag}={value!r} is not a valid choice; choose one of: {', '.join(choices)}")
+
+
+def make_config(dataset="binarized_mnist", struct="2-layer-nonlin", baseline="dvaes_power", k=1, qupa=True,
+                beta=None, num_train_iter=1000000, train_batchsize=100, eval_batchsize=None,
+                eval_iw_samples=None, val_iw_samples=None, eval_every=None, base_lr=3e-3, input_size=784,
+                sampler_chains=1000, sampler_sweeps=40, ais_num_betas=None, ais_num_chains=None, seed=1):
+    """Validates the choices and fills in the paper's values for everything left as None.
+
+    `beta` overrides only β; the evaluation batch size stays the dataset's (the original lost it when
+    `--beta` was given, protocol §12 item 1). Raises ConfigError with a one-line message.
+    """
+    _check_choice("dataset", dataset, paper.DATASETS)
+    _check_choice("struct", struct, paper.STRUCTS)
+    _check_choice("baseline", baseline, paper.BASELINES)
+    evaluation = paper.EVALUATION
+    config = Config(
+        dataset=dataset, struct=struct, baseline=baseline, k=k, qupa=bool(qupa),
+        beta=float(beta) if beta is not None else paper.paper_beta(dataset, struct, baseline),
+        num_train_iter=num_train_iter, train_batchsize=train_batchsize,
+        eval_batchsize=eval_batchsize or dict(evaluation.eval_batch_size)[dataset],
+        eval_iw_samples=eval_iw_samples or evaluation.final_iw_samples,
+        val_iw_samples=val_iw_samples or evaluation.val_iw_samples,
+        eval_every=eval_every or paper.default_eval_every(num_train_iter),
+        base_lr=base_lr, input_size=input_size, sampler_chains=sampler_chains, sampler_sweeps=sampler_sweeps,
+        ais_num_betas=ais_num_betas or evaluation.ais_num_betas,
+        ais_num_chains=ais_num_chains or evaluation.ais_num_chains, seed=seed)
+    validate(config)
+    return config
+
+
+def validate(config):
+    """Range checks that need no data; the data-dependent check (eval batch size divides the sets) is in data/."""
+    positive = ("k", "num_train_iter", "train_batchsize", "eval_batchsize", "eval_iw_samples", "val_iw_samples",
+                "eval_every", "sampler_chains", "sampler_sweeps", "ais_num_chains")
+    for name in positive:
+        value = getattr(config, name)
+        _require(isinstance(value, int) and value >= 1, f"--{name}={value} must be an integer >= 1")
+    _require(config.beta > 0, f"--beta={config.beta} must be positive")
+    _require(config.base_lr > 0, f"--base_lr={config.base_lr} must be positive")
+    _require(config.ais_num_betas >= 2, f"--ais_num_betas={config.ais_num_betas} must be >= 2 (both ends of [0, 1])")
+    _require(config.input_size == 784, f"--input_size={config.input_size}: both datasets have 784 pixels")
+    _require(config.seed >= 0, f"--seed={config.seed} must be >= 0")
