@@ -1,0 +1,72 @@
+"""Encoder and decoder networks (protocol §7): dense → batch norm → tanh stacks with a linear output.
+
+Weights use the original's truncated-normal variance scaling: a normal of standard deviation √(2.6 / fan_in)
+cut at ±2 standard deviations; biases start at zero. Batch norm uses momentum 0.8 and ε = 1e-2, batch statistics
+in training and moving averages in evaluation. Weight decay applies to dense kernels and batch-norm gammas.
+"""
+import math
+
+import tensorflow as tf
+
+from configs import paper
+
+
+class Dense(tf.Module):
+    """x ↦ x W + b with W ~ TruncatedNormal(0, 2.6 / fan_in) cut at ±2σ (slim's variance scaling, factor 2)."""
+
+    def __init__(self, fan_in, fan_out, seed, name=None):
+        super().__init__(name=name)
+        stddev = math.sqrt(1.3 * 2.0 / fan_in)
+        self.kernel = tf.Variable(
+            tf.random.stateless_truncated_normal([fan_in, fan_out], seed=seed, stddev=stddev), name="kernel")
+        self.bias = tf.Variable(tf.zeros([fan_out]), name="bias")
+
+    def __call__(self, x):
+        return tf.matmul(x, self.kernel) + self.bias
+
+
+class BatchNorm(tf.Module):
+    """Batch normalisation over the rows; moving ← m·moving + (1 − m)·batch with m = 0.8 (protocol §7.1)."""
+
+    def __init__(self, units, name=None):
+        super().__init__(name=name)
+        self.gamma = tf.Variable(tf.ones([units]), name="gamma")
+        self.beta = tf.Variable(tf.zeros([units]), name="beta")
+        self.moving_mean = tf.Variable(tf.zeros([units]), trainable=False, name="moving_mean")
+        self.moving_variance = tf.Variable(tf.ones([units]), trainable=False, name="moving_variance")
+
+    def __call__(self, x, training):
+        momentum = paper.TRAINING.batch_norm_momentum
+        if training:
+            mean, variance = tf.nn.moments(x, axes=[0])
+            self.moving_mean.assign(momentum * self.moving_mean + (1.0 - momentum) * mean)
+            self.moving_variance.assign(momentum * self.moving_variance + (1.0 - momentum) * variance)
+        else:
+            mean, variance = self.moving_mean, self.moving_variance
+        return tf.nn.batch_normalization(x, mean, variance, self.beta, self.gamma,
+                                         paper.TRAINING.batch_norm_epsilon)
+
+
+class FeedForward(tf.Module):
+    """`len(sizes) - 2` hidden layers Dense → BatchNorm → tanh, then a linear Dense (protocol §7.1)."""
+
+    def __init__(self, sizes, seed, name=None):
+        super().__init__(name=name)
+        seeds = tf.random.experimental.stateless_split(seed, num=len(sizes) - 1)
+        self.dense = [Dense(n_in, n_out, seeds[i], name=f"dense_{i}")
+                      for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]))]
+        self.norms = [BatchNorm(n, name=f"bn_{i}") for i, n in enumerate(sizes[1:-1])]
+
+    def __call__(self, x, training):
+        for dense, norm in zip(self.dense[:-1], self.norms):
+            x = tf.tanh(norm(dense(x), training))
+        return self.dense[-1](x)
+
+    def decayed_variables(self):
+        """Kernels and batch-norm gammas: the variables under weight decay (protocol §7.1, §12 item 17)."""
+        return [d.kernel for d in self.dense] + [n.gamma for n in self.norms]
+
+
+def l2_penalty(variables):
+    """Σ ½‖v‖², TensorFlow's `l2_loss` convention."""
+    return tf.add_n([tf.nn.l2_loss(v) for v in variables]) if variables else tf.constant(0.0)

@@ -1,0 +1,149 @@
+"""Boltzmann priors: the discrete RBM and its two DVAE# relaxations (protocol §6).
+
+The RBM is bipartite over z = [z⁽¹⁾; z⁽²⁾] (left = first half of the latent vector):
+    −E(z) = b₁ᵀz⁽¹⁾ + b₂ᵀz⁽²⁾ + z⁽¹⁾ᵀ W z⁽²⁾,   p(z) = e^{−E(z)} / Z,
+with b₁, b₂, W initialised to zero (uniform prior, log Z = n ln 2).
+"""
+import math
+
+import tensorflow as tf
+
+import samplers
+from configs import paper
+
+
+class RBMPrior(tf.Module):
+    """The discrete RBM prior, its sampler (PCD or population annealing) and its evaluation log Z.
+
+    `training_log_z(seed)` advances the sampler once and returns the surrogate of protocol §6.2 (value: the
+    sampler's log Z variable; gradient: the negative phase). `log_z` holds the latest AIS estimate, used by
+    the evaluation's log p(z) = −E(z) − log Ẑ.
+    """
+
+    def __init__(self, left_size, right_size, sampler, name="rbm"):
+        super().__init__(name=name)
+        self.left_size, self.right_size = left_size, right_size
+        self.b1 = tf.Variable(tf.zeros([left_size]), name="b1")
+        self.b2 = tf.Variable(tf.zeros([right_size]), name="b2")
+        self.w = tf.Variable(tf.zeros([left_size, right_size]), name="w")
+        self.sampler = sampler
+        initial = (left_size + right_size) * math.log(2.0)
+        self.log_z = tf.Variable(initial, trainable=False, name="eval_log_z")
+        self.log_z_stderr = tf.Variable(0.0, trainable=False, name="eval_log_z_stderr")
+
+    def split(self, z):
+        return z[..., :self.left_size], z[..., self.left_size:]
+
+    def neg_energy(self, z):
+        z1, z2 = self.split(z)
+        return samplers.neg_energy(z1, z2, self.b1, self.b2, self.w)
+
+    def training_log_z(self, seed):
+        return self.sampler.training_log_z(self.b1, self.b2, self.w, seed)
+
+    def samples(self):
+        """The sampler's current particles [S, n] (after the latest update)."""
+        return tf.stop_gradient(self.sampler.samples)
+
+    def discrete_log_prob(self, z):
+        """log p(z) = −E(z) − log Ẑ_AIS (evaluation; stop-gradient, protocol §6.5)."""
+        return tf.stop_gradient(self.neg_energy(z) - self.log_z)
+
+    def estimate_log_z(self, num_betas, num_chains, seed):
+        """Runs AIS, stores the estimate for evaluation and as the sampler's log Z value (protocol §6.5)."""
+        log_z, stderr = samplers.ais_log_z(self.b1, self.b2, self.w, num_betas=num_betas,
+                                           num_chains=num_chains, seed=seed)
+        log_z = tf.cast(log_z, tf.float32)
+        self.log_z.assign(log_z)
+        self.log_z_stderr.assign(tf.cast(stderr, tf.float32))
+        self.sampler.log_z.assign(log_z)
+        return log_z, stderr
+
+    def decayed_variables(self):
+        return [self.w]
+
+
+class MeanFieldMarginalPrior(tf.Module):
+    """DVAE# relaxed prior for an overlapping smoothing r(ζ|z) (protocol §6.8, DVAE# §4).
+
+    With b(ζ) = log r(ζ|1) − log r(ζ|0) and c(ζ) = log r(ζ|0), p(ζ) = Z(ζ)/Z where Z(ζ) is the partition function
+    of the RBM with biases b + b(ζ) plus the constant Σᵢ cᵢ(ζ). log Z(ζ) is approximated by 5 mean-field
+    iterations from m = ½: log Z_MF = −E_aug(m, ζ) + H(m). The value is log Z_MF(ζ) − log Ẑ; the gradient is
+    that of −E_aug(sg(m), ζ) − log Ẑ (envelope theorem; the entropy of m carries none).
+    """
+
+    def __init__(self, rbm, kernel, iterations=paper.MEAN_FIELD_ITERATIONS, name="marginal_prior"):
+        super().__init__(name=name)
+        self.rbm, self.kernel, self.iterations = rbm, kernel, iterations
+
+    def mean_field(self, a1, a2):
+        """Fixed-point iterations m₂ ← σ(m₁W + a₂), m₁ ← σ(m₂Wᵀ + a₁), stopped after each update."""
+        w = tf.stop_gradient(self.rbm.w)
+        m1 = tf.fill(tf.shape(a1), 0.5)
+        m2 = tf.fill(tf.shape(a2), 0.5)
+        for _ in range(self.iterations):
+            m2 = tf.stop_gradient(tf.sigmoid(tf.matmul(m1, w) + a2))
+            m1 = tf.stop_gradient(tf.sigmoid(tf.matmul(m2, w, transpose_b=True) + a1))
+        return m1, m2
+
+    def log_prob(self, zeta, log_z_hat):
+        """log p(ζ) per row of zeta [R, n]; `log_z_hat` is the RBM's training log Z surrogate."""
+        rbm = self.rbm
+        log_ratio = self.kernel.log_ratio(zeta)
+        bias1, bias2 = rbm.split(log_ratio)
+        a1, a2 = rbm.b1 + bias1, rbm.b2 + bias2
+        m1, m2 = self.mean_field(tf.stop_gradient(a1), tf.stop_gradient(a2))
+        neg_energy_aug = (tf.reduce_sum(a1 * m1, -1) + tf.reduce_sum(a2 * m2, -1)
+                          + tf.reduce_sum(tf.matmul(m1, rbm.w) * m2, -1)
+                          + tf.reduce_sum(self.kernel.log_pdf(zeta), -1))
+        return neg_energy_aug + tf.stop_gradient(_bernoulli_entropy(m1) + _bernoulli_entropy(m2)) - log_z_hat
+
+    def summaries(self, zeta):
+        b = self.kernel.log_ratio(zeta)
+        return {"b_zeta_num": tf.reduce_mean(tf.reduce_sum(tf.cast(tf.abs(b) < 1.0, tf.float32), -1))}
+
+
+def _bernoulli_entropy(m):
+    m = tf.clip_by_value(m, 1e-7, 1.0 - 1e-7)
+    return -tf.reduce_sum(m * tf.math.log(m) + (1.0 - m) * tf.math.log1p(-m), -1)
+
+
+class GaussianIntegralPrior(tf.Module):
+    """DVAE# Gaussian-integral relaxation of the RBM (protocol §6.9, DVAE# §5).
+
+    With a = [b₁; b₂], 𝐖 = [[0, W], [Wᵀ, 0]] and A = 𝐖 + λI (positive definite for λ > σ_max(W)):
+        log p(ζ) = −log Z + ½ log det A − (n/2) log 2π − ½ ζᵀAζ + Σᵢ softplus((Aζ)ᵢ + aᵢ − λ/2),
+    where det A = λⁿ det(I − WᵀW/λ²). λ = max(σ_max(W) + 5, β) is a non-trainable value recomputed from the
+    current couplings with stop-gradient (`refresh_lambda`), never a trainable cache (§12 item 5).
+    """
+
+    def __init__(self, rbm, beta, name="gaussian_integral_prior"):
+        super().__init__(name=name)
+        self.rbm, self.beta = rbm, float(beta)
+        self.lam = tf.Variable(self.beta, trainable=False, name="lambda")
+        self.max_singular_value = tf.Variable(0.0, trainable=False, name="max_singular_value")
+
+    def refresh_lambda(self):
+        largest = tf.linalg.svd(tf.stop_gradient(self.rbm.w), compute_uv=False)[0]
+        self.max_singular_value.assign(largest)
+        self.lam.assign(tf.maximum(largest + paper.GI_EIGENVALUE_MARGIN, self.beta))
+
+    def log_prob(self, zeta, log_z_hat):
+        rbm, lam = self.rbm, tf.stop_gradient(self.lam)
+        n = rbm.left_size + rbm.right_size
+        zeta1, zeta2 = rbm.split(zeta)
+        w_zeta2 = tf.matmul(zeta2, rbm.w, transpose_b=True)
+        wt_zeta1 = tf.matmul(zeta1, rbm.w)
+        a_zeta = lam * zeta + tf.concat([w_zeta2, wt_zeta1], axis=-1)
+        quadratic = lam * tf.reduce_sum(tf.square(zeta), -1) + 2.0 * tf.reduce_sum(wt_zeta1 * zeta2, -1)
+        schur = tf.eye(rbm.right_size) - tf.matmul(rbm.w, rbm.w, transpose_a=True) / tf.square(lam)
+        log_det_schur = 2.0 * tf.reduce_sum(tf.math.log(tf.linalg.diag_part(tf.linalg.cholesky(schur)) + 1e-20))
+        normaliser = -0.5 * n * tf.math.log(2.0 * math.pi / lam) + 0.5 * log_det_schur
+        bias = tf.concat([rbm.b1, rbm.b2], axis=0)
+        return (normaliser - 0.5 * quadratic + tf.reduce_sum(tf.nn.softplus(a_zeta + bias - 0.5 * lam), -1)
+                - log_z_hat)
+
+    def summaries(self):
+        return {"eigen/lambda": self.lam, "eigen/max_eigen_val": self.max_singular_value,
+                "eigen/min_eigen_val": -self.max_singular_value,
+                "weight_norm": tf.nn.l2_loss(self.rbm.w)}

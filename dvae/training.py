@@ -1,0 +1,70 @@
+"""The trainer: one object owning the optimiser, the random stream and the checkpoints (protocol §9).
+
+`step` is the optimiser's iteration counter. Two checkpoint managers share one `tf.train.Checkpoint`: the latest
+state for resuming (model, optimiser slots, batch-norm statistics, sampler state, random stream, best validation
+NLL, training wall time) and, kept apart, the best-validation model used for the final test.
+"""
+import math
+
+import tensorflow as tf
+
+from dvae import objectives
+
+
+class Trainer(tf.Module):
+    def __init__(self, model, config, run_dir):
+        super().__init__(name="trainer")
+        self.model, self.config = model, config
+        self.optimizer = tf.keras.optimizers.Adam(objectives.learning_rate_schedule(config),
+                                                  epsilon=1e-3)
+        self.variables_to_train = model.trainable_variables
+        self.optimizer.build(self.variables_to_train)
+        self.rng = tf.random.Generator.from_seed(config.seed)
+        self.best_val_nll = tf.Variable(math.inf, trainable=False, dtype=tf.float64, name="best_val_nll")
+        self.best_step = tf.Variable(-1, trainable=False, dtype=tf.int64, name="best_step")
+        self.wall_time = tf.Variable(0.0, trainable=False, dtype=tf.float64, name="train_seconds")
+        self.checkpoint = tf.train.Checkpoint(model=model, optimizer=self.optimizer, rng=self.rng,
+                                              best_val_nll=self.best_val_nll, best_step=self.best_step,
+                                              wall_time=self.wall_time)
+        self.latest = tf.train.CheckpointManager(self.checkpoint, str(run_dir / "checkpoints"), max_to_keep=1,
+                                                 checkpoint_name="latest")
+        self.best = tf.train.CheckpointManager(self.checkpoint, str(run_dir / "best"), max_to_keep=1,
+                                               checkpoint_name="best")
+        signature = [tf.TensorSpec([config.train_batchsize, config.input_size], tf.float32)]
+        self.train_step = tf.function(self._train_step, input_signature=signature, autograph=False)
+
+    @property
+    def step(self):
+        return int(self.optimizer.iterations.numpy())
+
+    def _train_step(self, x):
+        kl_coeff = objectives.kl_warmup(self.optimizer.iterations, self.config.kl_warmup_steps)
+        seed = self.rng.make_seeds(1)[:, 0]
+        with tf.GradientTape() as tape:
+            loss, values = self.model.training_terms(x, kl_coeff, seed)
+        gradients = tape.gradient(loss, self.variables_to_train)
+        self.optimizer.apply_gradients(
+            [(g, v) for g, v in zip(gradients, self.variables_to_train) if g is not None])
+        values["learning_rate"] = self.optimizer.learning_rate
+        return loss, values
+
+    def restore_latest(self):
+        """Restores the latest checkpoint if there is one; returns its path or None."""
+        path = self.latest.latest_checkpoint
+        if path:
+            self.checkpoint.restore(path).assert_existing_objects_matched()
+        return path
+
+    def restore_best(self):
+        path = self.best.latest_checkpoint
+        if path:
+            self.checkpoint.restore(path).assert_existing_objects_matched()
+        return path
+
+    def save_latest(self):
+        return self.latest.save(checkpoint_number=self.step)
+
+    def save_best(self, val_nll):
+        self.best_val_nll.assign(val_nll)
+        self.best_step.assign(self.step)
+        return self.best.save(checkpoint_number=self.step)

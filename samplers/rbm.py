@@ -1,0 +1,87 @@
+"""Energy, marginals, conditionals and block-Gibbs sweeps of a bipartite RBM (protocol §6.1, §6.3).
+
+The state is z = [z1; z2] with z1 in {0,1}^n1 (left, the first half of the latent vector) and z2 in {0,1}^n2
+(right). With biases b1 [n1], b2 [n2] and couplings w [n1, n2]:
+
+    -E(z) = b1·z1 + b2·z2 + z1ᵀ w z2,          p(z) = exp(-E(z)) / Z.
+
+Summing one side out analytically gives the marginal (negative free) energies
+
+    log Σ_{z2} exp(-E(z)) = b1·z1 + Σ_j softplus(b2_j + (z1 w)_j),
+    log Σ_{z1} exp(-E(z)) = b2·z2 + Σ_i softplus(b1_i + (w z2)_i),
+
+and the conditionals factorise: p(z2_j = 1 | z1) = σ(b2_j + (z1 w)_j), p(z1_i = 1 | z2) = σ(b1_i + (w z2)_i).
+At inverse temperature β every logit is multiplied by β (the distribution ∝ exp(-β E)).
+
+Every function works in the dtype of its inputs (float32 or float64). Randomness is stateless: `seed` is a shape-[2]
+integer tensor.
+"""
+import tensorflow as tf
+
+
+def neg_energy(z1, z2, b1, b2, w):
+    """-E(z) = b1·z1 + b2·z2 + z1ᵀ w z2 for states of shape [..., n1] and [..., n2]; returns shape [...]."""
+    return (tf.reduce_sum(z1 * b1, -1) + tf.reduce_sum(z2 * b2, -1)
+            + tf.reduce_sum(tf.tensordot(z1, w, axes=1) * z2, -1))
+
+
+def log_marginal_left(z1, b1, b2, w):
+    """log Σ_{z2} exp(-E(z1, z2)) = b1·z1 + Σ_j softplus(b2_j + (z1 w)_j); shape [...] for z1 [..., n1]."""
+    return tf.reduce_sum(z1 * b1, -1) + tf.reduce_sum(tf.nn.softplus(tf.tensordot(z1, w, axes=1) + b2), -1)
+
+
+def log_marginal_right(z2, b1, b2, w):
+    """log Σ_{z1} exp(-E(z1, z2)) = b2·z2 + Σ_i softplus(b1_i + (w z2)_i); shape [...] for z2 [..., n2]."""
+    return log_marginal_left(z2, b2, b1, tf.transpose(w))
+
+
+def right_given_left_logits(z1, b2, w):
+    """Logits of p(z2 | z1): b2 + z1 w, shape [S, n2] for z1 [S, n1]."""
+    return tf.nn.bias_add(tf.matmul(z1, w), b2)
+
+
+def left_given_right_logits(z2, b1, w):
+    """Logits of p(z1 | z2): b1 + z2 wᵀ, shape [S, n1] for z2 [S, n2]."""
+    return tf.nn.bias_add(tf.matmul(z2, w, transpose_b=True), b1)
+
+
+def sample_bernoulli(logits, seed):
+    """Independent draws z = 1[u < σ(logits)] with u ~ U(0, 1), in the dtype of `logits`."""
+    uniform = tf.random.stateless_uniform(tf.shape(logits), seed, dtype=logits.dtype)
+    return tf.cast(uniform < tf.sigmoid(logits), logits.dtype)
+
+
+def gibbs_sweep(z1, z2, b1, b2, w, seed, inverse_temperature=1.0):
+    """One block-Gibbs sweep of p ∝ exp(-β E): z2 ~ p(z2 | z1), then z1 ~ p(z1 | z2); returns (z1, z2).
+
+    The incoming z2 is overwritten first (it is accepted so that a sweep maps a full state to a full state).
+    """
+    del z2
+    if not (isinstance(inverse_temperature, (int, float)) and inverse_temperature == 1.0):
+        beta = tf.cast(inverse_temperature, w.dtype)
+        b1, b2, w = beta * b1, beta * b2, beta * w
+    seed_right, seed_left = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+    z2 = sample_bernoulli(right_given_left_logits(z1, b2, w), seed_right)
+    z1 = sample_bernoulli(left_given_right_logits(z2, b1, w), seed_left)
+    return z1, z2
+
+
+def gibbs_chain(z1, b1, b2, w, num_sweeps, seed):
+    """`num_sweeps` block-Gibbs sweeps at β = 1 starting from left states z1 [S, n1]; returns (z1, z2).
+
+    Sweep t (t = 0, 1, ...) uses the seed fold_in(seed, t). The sweeps run in a tf.while_loop, so the graph does
+    not grow with `num_sweeps`.
+    """
+    def sweep(t, z1, z2):
+        return (t + 1,) + gibbs_sweep(z1, z2, b1, b2, w, tf.random.experimental.stateless_fold_in(seed, t))
+
+    z2 = tf.zeros([tf.shape(z1)[0], tf.shape(w)[1]], z1.dtype)
+    _, z1, z2 = tf.while_loop(lambda t, *_: t < num_sweeps, sweep, (tf.constant(0), z1, z2))
+    return z1, z2
+
+
+def as_seed(seed):
+    """A shape-[2] int32 seed tensor from a Python int, a pair, or a tensor."""
+    if isinstance(seed, int):
+        seed = (seed, 0)
+    return tf.cast(tf.convert_to_tensor(seed), tf.int32)

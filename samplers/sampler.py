@@ -1,0 +1,58 @@
+"""State and training surrogate shared by the RBM samplers (protocol §6.2, §6.3).
+
+A sampler holds `samples`, a non-trainable variable [S, n1 + n2] of 0/1 states (left units first, initialised
+Bernoulli(0.5) from the constructor seed), and `log_z`, a non-trainable scalar variable initialised to
+(n1 + n2) ln 2, the log partition function of the zero (uniform) RBM. `update` advances the state with the given
+parameters; subclasses say how. `training_log_z` is the surrogate of protocol §6.2:
+
+    sg(log_z) + mean_s(-E_θ(sg(z_s))) - sg(mean_s(-E_θ(z_s))),
+
+whose value is `log_z` and whose gradient with respect to (b1, b2, w) is the negative phase
+(mean_s z1_s, mean_s z2_s, mean_s z1_s z2_sᵀ) ≈ ∇ log Z.
+"""
+import math
+
+import tensorflow as tf
+
+from samplers.rbm import as_seed, neg_energy
+
+
+class RBMSampler(tf.Module):
+    """Base class: variables, argument checks, `update` and `training_log_z`; subclasses implement `_advance`."""
+
+    def __init__(self, left_size, right_size, num_samples, num_sweeps, dtype, seed, name):
+        super().__init__(name=name)
+        for label, value in (("left_size", left_size), ("right_size", right_size),
+                             ("number of samples", num_samples), ("num_sweeps", num_sweeps)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}: {label} must be a positive integer, got {value!r}")
+        self.left_size = left_size
+        self.right_size = right_size
+        self.num_sweeps = num_sweeps
+        self.dtype = tf.as_dtype(dtype)
+        uniform = tf.random.stateless_uniform([num_samples, left_size + right_size], as_seed(seed), dtype=self.dtype)
+        self.samples = tf.Variable(tf.cast(uniform < 0.5, self.dtype), trainable=False, name="samples")
+        self.log_z = tf.Variable(self.uniform_log_z, dtype=self.dtype, trainable=False, name="log_z")
+
+    @property
+    def uniform_log_z(self):
+        """log Z of the zero RBM: (n1 + n2) ln 2."""
+        return (self.left_size + self.right_size) * math.log(2.0)
+
+    def _parameters(self, b1, b2, w):
+        return [tf.stop_gradient(tf.convert_to_tensor(p, dtype=self.dtype)) for p in (b1, b2, w)]
+
+    def update(self, b1, b2, w, seed):
+        """Advances the state with parameters sg(b1), sg(b2), sg(w) and returns the new samples [S, n1 + n2]."""
+        return self._compiled_update(*self._parameters(b1, b2, w), as_seed(seed))
+
+    @tf.function
+    def _compiled_update(self, b1, b2, w, seed):
+        return self._advance(b1, b2, w, seed)
+
+    def training_log_z(self, b1, b2, w, seed):
+        """Runs `update` once, then returns the §6.2 surrogate: value `log_z`, gradient the negative phase."""
+        samples = tf.stop_gradient(self.update(b1, b2, w, seed))
+        z1, z2 = samples[:, :self.left_size], samples[:, self.left_size:]
+        mean_neg_energy = tf.reduce_mean(neg_energy(z1, z2, b1, b2, w))
+        return tf.stop_gradient(tf.identity(self.log_z)) + (mean_neg_energy - tf.stop_gradient(mean_neg_energy))

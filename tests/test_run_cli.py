@@ -1,0 +1,88 @@
+"""run.py as a user meets it: flag errors, bad data directories, refusal to mix runs, resume after SIGKILL."""
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+SMALL = ["--struct=1-layer-lin", "--baseline=dvaes_power", "--sampler_chains=16", "--sampler_sweeps=2",
+         "--ais_num_betas=20", "--ais_num_chains=16", "--val_iw_samples=2", "--eval_iw_samples=2",
+         "--eval_batchsize=5000"]
+
+
+def _run(args, **kwargs):
+    return subprocess.run([sys.executable, str(REPO / "run.py"), *args], capture_output=True, text=True,
+                          cwd=REPO, timeout=600, **kwargs)
+
+
+def _error_lines(result):
+    return [line for line in result.stderr.splitlines() if line.startswith("run.py: error:")]
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--dataset=omniglot", "--struct=3-layer"], "1-layer-lin"),
+    (["--baseline=dvae"], "dvaes_power"),
+    (["--k=0"], "--k=0"),
+    (["--beta=-2"], "--beta=-2.0"),
+    (["--sampler_chains=0"], "--sampler_chains=0"),
+    (["--eval_batchsize=3000"], "3000"),
+])
+def test_bad_flags_give_one_line_errors(args, fragment, tmp_path):
+    result = _run(args + [f"--log_dir={tmp_path}"])
+    assert result.returncode != 0
+    errors = _error_lines(result)
+    assert len(errors) == 1 and fragment in errors[0], result.stderr[-2000:]
+    assert not any(tmp_path.iterdir())
+
+
+def test_missing_data_directory_is_a_one_line_error(tmp_path):
+    env = {**os.environ, "DVAE_MNIST_URL": "http://127.0.0.1:9/"}
+    result = _run([f"--data_dir={tmp_path / 'empty'}", f"--log_dir={tmp_path / 'logs'}"], env=env)
+    errors = _error_lines(result)
+    assert result.returncode != 0 and len(errors) == 1
+    assert "binarized_mnist" in errors[0] and "DVAE_DATA_DIR" in errors[0]
+    assert not (tmp_path / "logs").exists()
+
+
+def test_sigkill_then_rerun_resumes_and_finishes_like_an_uninterrupted_run(tmp_path):
+    args = SMALL + ["--num_train_iter=3000", "--eval_every=3000", "--summary_every=500", f"--log_dir={tmp_path}"]
+    run_dir = tmp_path / "binarized_mnist/1-layer-lin/dvaes_power/1"
+    process = subprocess.Popen([sys.executable, str(REPO / "run.py"), *args], cwd=REPO,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while not list((run_dir / "checkpoints").glob("latest-1000.index")) and time.time() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (run_dir / "results.json").exists()
+    killed_at = sorted(int(p.stem.split("-")[1]) for p in (run_dir / "checkpoints").glob("latest-*.index"))[-1]
+    assert 1000 <= killed_at < 3000
+    result = _run(args)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"Resuming {run_dir} from step {killed_at}" in result.stdout
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["final_step"] == 3000 and results["best_step"] == 3000
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == [
+        "checkpoint", "latest-3000.data-00000-of-00001", "latest-3000.index"]
+    assert sorted(p.name for p in (run_dir / "best").iterdir()) == [
+        "best-3000.data-00000-of-00001", "best-3000.index", "checkpoint"]
+    again = _run(args)
+    assert again.returncode == 0 and "is finished" in again.stdout
+
+
+def test_a_different_configuration_in_the_same_directory_is_refused(tmp_path):
+    args = SMALL + ["--num_train_iter=20", "--eval_every=20", f"--log_dir={tmp_path}"]
+    assert _run(args).returncode == 0
+    run_dir = tmp_path / "binarized_mnist/1-layer-lin/dvaes_power/1"
+    before = {p: p.stat().st_mtime_ns for p in run_dir.rglob("*")}
+    result = _run([a for a in args if not a.startswith("--sampler_chains")] + ["--sampler_chains=32"])
+    errors = _error_lines(result)
+    assert result.returncode != 0 and len(errors) == 1 and "sampler_chains" in errors[0]
+    assert {p: p.stat().st_mtime_ns for p in run_dir.rglob("*")} == before
+    refused = _run(args + ["--noresume"])
+    assert refused.returncode != 0 and "--resume" in _error_lines(refused)[0]

@@ -1,0 +1,120 @@
+"""Oracle RBMs for the sampler tests, and checks of the RBM helpers and of exact enumeration by brute force.
+
+`easy_rbm`: biases and weights ~ N(0, 0.5²). `hard_rbm`: weights ~ N(0, 2²) and biases -½ (row or column sums of w)
++ N(0, 0.5²), i.e. nearly spin-flip symmetric couplings; its left marginal has 10 (10+10) and 11 (12+20) local
+maxima under single-unit flips, and block Gibbs on the 12+20 one has a lag-40-sweep autocorrelation of about 0.8.
+"""
+import itertools
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import samplers
+
+SIZES = [(10, 10), (12, 20)]
+ORACLE_CASES = [(kind, n1, n2) for kind in ("easy", "hard") for n1, n2 in SIZES]
+
+
+def easy_rbm(n1, n2, seed=1):
+    rng = np.random.default_rng(seed)
+    return rng.normal(0, 0.5, n1), rng.normal(0, 0.5, n2), rng.normal(0, 0.5, (n1, n2))
+
+
+def hard_rbm(n1, n2, seed=1):
+    rng = np.random.default_rng(seed)
+    w = rng.normal(0, 2.0, (n1, n2))
+    return -w.sum(1) / 2 + rng.normal(0, 0.5, n1), -w.sum(0) / 2 + rng.normal(0, 0.5, n2), w
+
+
+def oracle_rbm(kind, n1, n2):
+    return (easy_rbm if kind == "easy" else hard_rbm)(n1, n2)
+
+
+def as_tensors(params, dtype=tf.float32):
+    return [tf.constant(p, dtype) for p in params]
+
+
+def all_states(n):
+    return np.array(list(itertools.product([0.0, 1.0], repeat=n)))
+
+
+def brute_force(b1, b2, w):
+    """log Z, E[z1], E[z2], E[z1 z2ᵀ] by summing over every joint state (numpy, float64)."""
+    z1, z2 = all_states(len(b1))[:, None, :], all_states(len(b2))[None, :, :]
+    neg_e = (z1 * b1).sum(-1) + (z2 * b2).sum(-1) + np.einsum("xi,ij,yj->xy", z1[:, 0], w, z2[0])
+    log_z = np.logaddexp.reduce(neg_e.ravel())
+    p = np.exp(neg_e - log_z)
+    return log_z, p.sum(1) @ z1[:, 0], p.sum(0) @ z2[0], z1[:, 0].T @ p @ z2[0]
+
+
+TINY = easy_rbm(4, 5, seed=7)
+
+
+@pytest.mark.parametrize("dtype", [tf.float32, tf.float64])
+def test_exact_log_z_moments_and_log_prob_match_brute_force(dtype):
+    log_z, mean_left, mean_right, pair = brute_force(*TINY)
+    for side in ("smaller", "left", "right"):
+        np.testing.assert_allclose(samplers.exact_log_z(*as_tensors(TINY, dtype), enumerate_side=side), log_z,
+                                   rtol=1e-6 if dtype == tf.float32 else 1e-12)
+        moments = samplers.exact_moments(*as_tensors(TINY, dtype), enumerate_side=side)
+        for got, want in zip(moments, (mean_left, mean_right, pair)):
+            np.testing.assert_allclose(got, want, atol=1e-6 if dtype == tf.float32 else 1e-12)
+    z1, z2 = np.array([1.0, 0, 1, 1]), np.array([0.0, 1, 1, 0, 1])
+    b1, b2, w = TINY
+    want = z1 @ b1 + z2 @ b2 + z1 @ w @ z2 - log_z
+    np.testing.assert_allclose(samplers.exact_log_prob(z1, z2, *TINY), want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("kind,n1,n2", ORACLE_CASES)
+def test_enumerating_either_side_agrees(kind, n1, n2):
+    params = oracle_rbm(kind, n1, n2)
+    np.testing.assert_allclose(samplers.exact_log_z(*params, enumerate_side="left"),
+                               samplers.exact_log_z(*params, enumerate_side="right"), rtol=1e-12)
+    for left, right in zip(samplers.exact_moments(*params, enumerate_side="left"),
+                           samplers.exact_moments(*params, enumerate_side="right")):
+        np.testing.assert_allclose(left, right, atol=1e-12)
+
+
+def test_exact_rejects_too_many_enumerated_units():
+    with pytest.raises(ValueError, match="at most 20"):
+        samplers.exact_log_z(np.zeros(21), np.zeros(22), np.zeros((21, 22)))
+
+
+def test_energy_marginals_and_conditionals_match_brute_force():
+    b1, b2, w = TINY
+    tb1, tb2, tw = as_tensors(TINY, tf.float64)
+    z1, z2 = all_states(4), all_states(5)
+    neg_e = samplers.neg_energy(z1[:, None, :], z2[None, :, :], tb1, tb2, tw).numpy()
+    np.testing.assert_allclose(neg_e, z1 @ b1[:, None] + (z2 @ b2)[None] + z1 @ w @ z2.T, rtol=1e-12)
+    np.testing.assert_allclose(samplers.log_marginal_left(z1, tb1, tb2, tw), np.logaddexp.reduce(neg_e, 1))
+    np.testing.assert_allclose(samplers.log_marginal_right(z2, tb1, tb2, tw), np.logaddexp.reduce(neg_e, 0))
+    # logit p(z2_j = 1 | z1) = -E(z2_j = 1) + E(z2_j = 0), read off the energy table for states differing in unit j.
+    right_logits = samplers.right_given_left_logits(z1, tb2, tw).numpy()
+    left_logits = samplers.left_given_right_logits(z2, tb1, tw).numpy()
+    for j in range(5):
+        on, off = z2[:, j] == 1, z2[:, j] == 0
+        np.testing.assert_allclose(right_logits[:, j], neg_e[:, on][:, 0] - neg_e[:, off][:, 0], rtol=1e-12)
+    for i in range(4):
+        on, off = z1[:, i] == 1, z1[:, i] == 0
+        np.testing.assert_allclose(left_logits[:, i], neg_e[on][0] - neg_e[off][0], rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [tf.float32, tf.float64])
+def test_gibbs_sweep_draws_from_the_conditionals(dtype):
+    """From one fixed z1 repeated S times, z2 frequencies must match σ(b2 + z1 w) within 4.5 binomial SE."""
+    num = 40000
+    b1, b2, w = as_tensors(TINY, dtype)
+    z1 = tf.tile(tf.constant([[1.0, 0, 1, 1]], dtype), [num, 1])
+    new_z1, z2 = samplers.gibbs_sweep(z1, tf.zeros([num, 5], dtype), b1, b2, w, tf.constant([3, 4]))
+    assert new_z1.dtype == dtype and z2.dtype == dtype
+    prob = tf.sigmoid(samplers.right_given_left_logits(z1[:1], b2, w))[0].numpy()
+    np.testing.assert_array_less(np.abs(z2.numpy().mean(0) - prob), 4.5 * np.sqrt(prob * (1 - prob) / num))
+    # At inverse temperature β the sweep is the sweep of the RBM with parameters β·θ (same random numbers).
+    hot = samplers.gibbs_sweep(z1, z2, b1, b2, w, tf.constant([5, 6]), inverse_temperature=tf.constant(0.3, dtype))
+    scaled = samplers.gibbs_sweep(z1, z2, 0.3 * b1, 0.3 * b2, 0.3 * w, tf.constant([5, 6]))
+    for got, want in zip(hot, scaled):
+        assert np.array_equal(got.numpy(), want.numpy())
+    uniform_z1, _ = samplers.gibbs_sweep(z1, z2, b1, b2, w, tf.constant([7, 8]), inverse_temperature=0.0)
+    assert abs(uniform_z1.numpy().mean() - 0.5) < 4.5 * math.sqrt(0.25 / (4 * num))
