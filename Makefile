@@ -22,7 +22,7 @@ run: $(STAMP)
 	  --log_dir=./logs/make-run
 
 test: $(STAMP)
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n 2 tests
 
 clean:
 	rm -rf $(VENV) build *.egg-info
