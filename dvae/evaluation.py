@@ -2,8 +2,8 @@
 
 For each image x and k independent samples zⱼ ~ q(z|x):
     log p̂(x) = log (1/k) Σⱼ exp(log wⱼ),   log wⱼ = log p(zⱼ) + log p(x|zⱼ) − log q(zⱼ|x),
-the same single-sample-per-point estimator as the original, vectorised over samples by repeating the batch in
-chunks of bounded size, and accumulated with logsumexp in float64.
+the same single-sample-per-point estimator as the original, vectorised over samples in chunks of bounded size
+(the first encoder group, which sees only x, runs once per image), and accumulated with logsumexp in float64.
 """
 import numpy as np
 import tensorflow as tf
@@ -24,8 +24,7 @@ class Evaluator:
         self._score = tf.function(self._score_samples, input_signature=signature, autograph=False)
 
     def _score_samples(self, x, reps, seed):
-        rows = tf.tile(x, [reps, 1])
-        log_w, neg_elbo = self.model.evaluation_terms(rows, seed)
+        log_w, neg_elbo = self.model.evaluation_terms(x, seed, repeats=reps)
         shape = [reps, tf.shape(x)[0]]
         return tf.reshape(log_w, shape), tf.reshape(neg_elbo, shape)
 

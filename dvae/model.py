@@ -47,12 +47,21 @@ class HierarchicalEncoder(tf.Module):
         self.gi_scales = ([tf.Variable(tf.ones([units]), name=f"gi_scale_{g}") for g in range(structure.num_groups)]
                           if num_params == 2 else [])
 
-    def __call__(self, x_centered, make_posterior, seed, training):
-        """Returns the per-group posteriors and samples, each group conditioned on the earlier samples."""
+    def __call__(self, x_centered, make_posterior, seed, training, repeats=1):
+        """Returns the per-group posteriors and samples, each group conditioned on the earlier samples.
+
+        With `repeats` > 1 every image gets that many independent samples (rows ordered repeat-major); the first
+        group, which sees only x, is computed once per image and its output tiled.
+        """
         seeds = tf.random.experimental.stateless_split(seed, num=len(self.nets))
         posteriors, samples = [], []
+        x_rows = tf.tile(x_centered, [repeats, 1])
         for g, net in enumerate(self.nets):
-            outputs = tf.split(net(tf.concat([x_centered] + samples, -1), training), self.num_params, axis=-1)
+            if g == 0:
+                output = tf.tile(net(x_centered, training), [repeats, 1])
+            else:
+                output = net(tf.concat([x_rows] + samples, -1), training)
+            outputs = tf.split(output, self.num_params, axis=-1)
             posterior = make_posterior(g, outputs)
             posteriors.append(posterior)
             samples.append(posterior.sample(seeds[g]))
@@ -142,7 +151,8 @@ class DiscreteVAE(tf.Module):
         decay = self.weight_decay()
         values = {name: objective, "obj/recon_loss": tf.reduce_mean(recon), "obj/kl": kl_mean,
                   "weigh decay/encoder": decay["encoder"], "weigh decay/decoder": decay["decoder"],
-                  "weigh decay/total": decay["total"], "kl_coeff": kl_coeff}
+                  "weigh decay/total": decay["total"], "kl_coeff": kl_coeff,
+                  "log_z/sampler": self.rbm.sampler.log_z}
         return objective + decay["total"], values
 
     def _discrete_prior_kl(self, posteriors, zetas, log_z_hat):
@@ -164,11 +174,12 @@ class DiscreteVAE(tf.Module):
         return {"encoder": encoder, "decoder": decoder, "total": encoder + decoder + rbm}
 
     # Evaluation ---------------------------------------------------------------------------------------------------
-    def evaluation_terms(self, x, seed):
-        """log w = log p(z) − log q(z|x) − log p(x|z)⁻¹ and the neg-ELBO term per row, for one binary z ~ q(z|x)
-        (protocol §10.1), using the AIS log Z held by the prior."""
+    def evaluation_terms(self, x, seed, repeats=1):
+        """log w = log p(z) + log p(x|z) − log q(z|x) and the neg-ELBO term per row, for `repeats` independent
+        binary z ~ q(z|x) per image (protocol §10.1; rows repeat-major), using the AIS log Z held by the prior."""
         posteriors, zs = self.encoder(self._centered(x), lambda g, out: BernoulliPosterior(out[0]), seed,
-                                      training=False)
+                                      training=False, repeats=repeats)
+        x = tf.tile(x, [repeats, 1])
         recon, _ = self.reconstruction_cost(x, zs, training=False)
         log_q = tf.add_n([tf.reduce_sum(p.log_prob(z), -1) for p, z in zip(posteriors, zs)])
         log_p = self.rbm.discrete_log_prob(tf.concat(zs, -1))

@@ -15,9 +15,8 @@ from configs import paper
 class RBMPrior(tf.Module):
     """The discrete RBM prior, its sampler (PCD or population annealing) and its evaluation log Z.
 
-    `training_log_z(seed)` advances the sampler once and returns the surrogate of protocol §6.2 (value: the
-    sampler's log Z variable; gradient: the negative phase). `log_z` holds the latest AIS estimate, used by
-    the evaluation's log p(z) = −E(z) − log Ẑ.
+    `training_log_z(seed)` advances the sampler once and returns the surrogate of protocol §6.2. `log_z` holds
+    the latest AIS estimate, used by the evaluation's log p(z) = −E(z) − log Ẑ and as the training value.
     """
 
     def __init__(self, left_size, right_size, sampler, name="rbm"):
@@ -39,7 +38,10 @@ class RBMPrior(tf.Module):
         return samplers.neg_energy(z1, z2, self.b1, self.b2, self.w)
 
     def training_log_z(self, seed):
-        return self.sampler.training_log_z(self.b1, self.b2, self.w, seed)
+        """Advances the sampler once; value: the latest AIS estimate (n ln 2 before the first), as the original's
+        PCD path; gradient: the sampler's negative phase E_samples[∇(−E)] ≈ ∇ log Z (protocol §6.2)."""
+        surrogate = self.sampler.training_log_z(self.b1, self.b2, self.w, seed)
+        return surrogate - tf.stop_gradient(surrogate) + self.log_z
 
     def samples(self):
         """The sampler's current particles [S, n] (after the latest update)."""

@@ -164,3 +164,15 @@ def test_kl_warmup_and_learning_rate_schedule():
     values = {step: float(schedule(step)) for step in (0, 20, 21, 600, 601, 750, 751, 950, 951, 999)}
     assert values == pytest.approx({0: 3e-4, 20: 3e-4, 21: 3e-3, 600: 3e-3, 601: 1e-3, 750: 1e-3, 751: 3e-4,
                                     950: 3e-4, 951: 3e-3 / 33, 999: 3e-3 / 33})
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_repeated_evaluation_equals_evaluating_tiled_images(groups):
+    """Computing the first encoder group once per image and tiling it is the same as tiling the images."""
+    model = tiny_model(groups=groups)
+    x = (np.random.default_rng(8).uniform(size=(5, 20)) < 0.4).astype(np.float32)
+    seed = tf.constant([3, 4], tf.int64)
+    repeated = model.evaluation_terms(tf.constant(x), seed, repeats=7)
+    tiled = model.evaluation_terms(tf.constant(np.tile(x, (7, 1))), seed)
+    for a, b in zip(repeated, tiled):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-4)
