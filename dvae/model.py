@@ -55,12 +55,11 @@ class HierarchicalEncoder(tf.Module):
         """
         seeds = tf.random.experimental.stateless_split(seed, num=len(self.nets))
         posteriors, samples = [], []
-        x_rows = tf.tile(x_centered, [repeats, 1])
         for g, net in enumerate(self.nets):
             if g == 0:
                 output = tf.tile(net(x_centered, training), [repeats, 1])
             else:
-                output = net(tf.concat([x_rows] + samples, -1), training)
+                output = net(tf.concat([tf.tile(x_centered, [repeats, 1])] + samples, -1), training)
             outputs = tf.split(output, self.num_params, axis=-1)
             posterior = make_posterior(g, outputs)
             posteriors.append(posterior)
@@ -117,10 +116,17 @@ class DiscreteVAE(tf.Module):
     def _centered(self, x):
         return x - self.x_mean
 
-    def reconstruction_cost(self, x, latents, training):
-        """−log p(x|ζ) = Σ_pixels BCE(decoder logits + logit(x̄), x) per row (protocol §7.3)."""
+    def reconstruction_cost(self, x, latents, training, repeats=1):
+        """−log p(x|ζ) = Σ_pixels BCE(l, x) per row, l = decoder logits + logit(x̄) (protocol §7.3).
+
+        Images are binary, so BCE(l, x) = softplus((1 − 2x)·l) exactly. The latents may hold `repeats` rows per
+        image (repeat-major); x [B, 784] is then broadcast instead of tiled.
+        """
         logits = self.decoder(tf.concat(latents, -1), training) + self.train_bias
-        return tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits), -1), logits
+        sign = 1.0 - 2.0 * x
+        per_repeat = tf.reshape(logits, [repeats, -1, logits.shape[-1]])
+        cost = tf.reduce_sum(tf.nn.softplus(per_repeat * sign), -1)
+        return tf.reshape(cost, [-1]), logits
 
     # Training -----------------------------------------------------------------------------------------------------
     def training_terms(self, x, kl_coeff, seed):
@@ -179,8 +185,7 @@ class DiscreteVAE(tf.Module):
         binary z ~ q(z|x) per image (protocol §10.1; rows repeat-major), using the AIS log Z held by the prior."""
         posteriors, zs = self.encoder(self._centered(x), lambda g, out: BernoulliPosterior(out[0]), seed,
                                       training=False, repeats=repeats)
-        x = tf.tile(x, [repeats, 1])
-        recon, _ = self.reconstruction_cost(x, zs, training=False)
+        recon, _ = self.reconstruction_cost(x, zs, training=False, repeats=repeats)
         log_q = tf.add_n([tf.reduce_sum(p.log_prob(z), -1) for p, z in zip(posteriors, zs)])
         log_p = self.rbm.discrete_log_prob(tf.concat(zs, -1))
         log_w = log_p - log_q - recon

@@ -176,3 +176,15 @@ def test_repeated_evaluation_equals_evaluating_tiled_images(groups):
     tiled = model.evaluation_terms(tf.constant(np.tile(x, (7, 1))), seed)
     for a, b in zip(repeated, tiled):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-4)
+
+
+def test_reconstruction_cost_is_the_bernoulli_negative_log_likelihood():
+    model = tiny_model(groups=2)
+    rng = np.random.default_rng(9)
+    x = (rng.uniform(size=(3, 20)) < 0.4).astype(np.float32)
+    latents = [tf.constant((rng.uniform(size=(6, 4)) < 0.5).astype(np.float32)) for _ in range(2)]
+    cost, logits = model.reconstruction_cost(tf.constant(x), latents, training=False, repeats=2)
+    p = expit(logits.numpy().astype(np.float64))
+    targets = np.tile(x, (2, 1))
+    expected = -np.sum(targets * np.log(p) + (1 - targets) * np.log1p(-p), axis=1)
+    np.testing.assert_allclose(cost.numpy(), expected, rtol=1e-5)

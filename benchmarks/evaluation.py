@@ -1,0 +1,95 @@
+"""Time of the importance-weighted evaluation, extrapolated to the final test (10000 images × 4000 samples).
+
+For each struct: seconds per 20000 scored rows (one posterior sample of one image each) with the evaluator's path
+(first encoder group once per image, `repeats`) and with the plain path (images tiled, every group per row), beside
+the floor measured in the same run: the bare matrix products of the same shapes (encoder once per image, the
+later groups and the decoder per row). Usage:
+
+    DVAE_DATA_DIR=... python benchmarks/evaluation.py [--structs=1-layer-lin,4-layer-nonlin] [--repeats=5]
+"""
+import argparse
+import pathlib
+import sys
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import configs  # noqa: E402
+import data  # noqa: E402
+from dvae.model import DiscreteVAE  # noqa: E402
+
+BATCH, REPS = 1000, 20          # 20000 rows per call, as the evaluator does for a batch of 1000
+FINAL_ROWS = 10000 * 4000
+
+
+def median_seconds(function, repeats):
+    function()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def floor_function(config):
+    """Bare matmuls of one evaluation call: group 0 on BATCH rows, other groups and the decoder on BATCH·REPS."""
+    s = config.structure
+    hidden = [s.hidden_units] * s.hidden_layers
+    shapes = [([784] + hidden + [s.units_per_group], BATCH)]
+    shapes += [([784 + g * s.units_per_group] + hidden + [s.units_per_group], BATCH * REPS)
+               for g in range(1, s.num_groups)]
+    shapes += [([s.num_latents] + hidden + [784], BATCH * REPS)]
+    weights = [[tf.random.normal([a, b]) for a, b in zip(sizes[:-1], sizes[1:])] for sizes, _ in shapes]
+    inputs = [tf.random.normal([rows, sizes[0]]) for sizes, rows in shapes]
+
+    @tf.function
+    def run():
+        return [tf.reduce_sum(_chain(x, ws)) for x, ws in zip(inputs, weights)]
+    return run
+
+
+def _chain(x, weights):
+    for w in weights:
+        x = tf.matmul(x, w)
+    return x
+
+
+def struct_row(struct, images, mean, repeats):
+    config = configs.make_config(struct=struct, baseline="dvaes_power", sampler_chains=1, sampler_sweeps=1)
+    model = DiscreteVAE(config, mean)
+    x = tf.constant(images[:BATCH])
+    tiled = tf.constant(np.tile(images[:BATCH], (REPS, 1)))
+    seed = tf.constant([1, 2], tf.int64)
+    repeated_path = tf.function(lambda: model.evaluation_terms(x, seed, repeats=REPS), autograph=False)
+    tiled_path = tf.function(lambda: model.evaluation_terms(tiled, seed), autograph=False)
+    floor = floor_function(config)
+    times = {name: median_seconds(f, repeats) for name, f in
+             (("floor", floor), ("repeats", repeated_path), ("tiled", tiled_path))}
+    per_final = FINAL_ROWS / (BATCH * REPS)
+    return (f"| {struct} | {1e3 * times['floor']:.0f} | {1e3 * times['tiled']:.0f} | "
+            f"{1e3 * times['repeats']:.0f} | {times['repeats'] / times['floor']:.2f} | "
+            f"{times['tiled'] * per_final / 60:.1f} | {times['repeats'] * per_final / 60:.1f} |")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--structs", default=",".join(configs.STRUCTS))
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    dataset = data.load_dataset("binarized_mnist")
+    images = dataset.test.astype(np.float32)
+    print(f"ms per evaluation call of {BATCH} images × {REPS} samples (median of {args.repeats}); minutes for the "
+          f"final test of 10000 images × 4000 samples extrapolated from it")
+    print("| struct | floor ms | tiled ms (before) | repeats ms (after) | after / floor | final min (before) "
+          "| final min (after) |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for struct in args.structs.split(","):
+        print(struct_row(struct, images, dataset.train_mean, args.repeats), flush=True)
+
+
+if __name__ == "__main__":
+    main()
