@@ -33,10 +33,11 @@ from dvae import model as model_lib, training  # noqa: E402
 
 BATCH = 100
 NUM_BATCHES = 8
+NETWORKS_ALONE, PAPER_PCD, PAPER_PA = "networks alone (PCD 1 × 1)", "PCD 1000 × 40", "PA 1000 × 40"
 SETTINGS = {  # row label: sampler flags of make_config
-    "networks alone (PCD 1 × 1)": dict(qupa=False, sampler_chains=1, sampler_sweeps=1),
-    "PCD 1000 × 40": dict(qupa=False, sampler_chains=1000, sampler_sweeps=40),
-    "PA 1000 × 40": dict(qupa=True, sampler_chains=1000, sampler_sweeps=40),
+    NETWORKS_ALONE: dict(qupa=False, sampler_chains=1, sampler_sweeps=1),
+    PAPER_PCD: dict(qupa=False, sampler_chains=1000, sampler_sweeps=40),
+    PAPER_PA: dict(qupa=True, sampler_chains=1000, sampler_sweeps=40),
 }
 
 
@@ -133,13 +134,12 @@ def case_rows(struct, k, args, dataset, batches, temp_dir):
                           for label, flags in SETTINGS.items()}
     jobs = {label: make_step(config, dataset.train_mean, batches, temp_dir / f"{struct}-{k}-{n}")
             for n, (label, config) in enumerate(configs_by_setting.items())}
-    networks_alone, with_sampler = configs_by_setting["networks alone (PCD 1 × 1)"], configs_by_setting["PCD 1000 × 40"]
-    jobs["floor: networks"] = make_floor(networks_alone, BATCH * k, with_sampler=False)
-    jobs["floor: networks + sampler"] = make_floor(with_sampler, BATCH * k, with_sampler=True)
+    jobs["floor: networks"] = make_floor(configs_by_setting[NETWORKS_ALONE], BATCH * k, with_sampler=False)
+    jobs["floor: networks + sampler"] = make_floor(configs_by_setting[PAPER_PCD], BATCH * k, with_sampler=True)
     medians, repeats = time_jobs(jobs, args)
     rows = []
     for label in SETTINGS:
-        floor = medians["floor: networks" if label.startswith("networks") else "floor: networks + sampler"]
+        floor = medians["floor: networks" if label == NETWORKS_ALONE else "floor: networks + sampler"]
         step = medians[label]
         rows.append(f"| {struct} | {k} | {BATCH * k} | {label} | {step:.1f} | {floor:.1f} | {step / floor:.2f} "
                     f"| {repeats} |")
