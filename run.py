@@ -50,7 +50,7 @@ CONFIG_FLAGS = ("dataset", "struct", "baseline", "k", "qupa", "beta", "num_train
 
 
 def parse_flags(argv):
-    """absl parsing, with any flag error reported as a single line and exit status 2."""
+    """absl parsing, with any flag error reported as a single line (exit status 1)."""
     try:
         return FLAGS(argv)
     except flags.Error as error:
@@ -71,6 +71,7 @@ def main(argv):
     except experiment.SetupError as error:
         sys.exit(f"run.py: error: {error}")
     experiment.train_and_evaluate(run)
+
 
 if __name__ == "__main__":
     app.run(main, flags_parser=parse_flags)
