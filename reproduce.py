@@ -9,6 +9,7 @@ The grids and budgets are data in configs/experiments.py. Runs live in `{log_dir
 {baseline}/{k}` with sampler `pa` (population annealing) or `pcd`. See docs/REPRODUCING.md.
 """
 import argparse
+import contextlib
 import csv
 import datetime
 import json
@@ -206,11 +207,9 @@ def stop_runs(jobs):
     for process, _ in jobs:
         process.send_signal(signal.SIGINT)
     deadline = time.monotonic() + INTERRUPT_GRACE_SECONDS
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired, KeyboardInterrupt):
         for process, _ in jobs:
             process.wait(timeout=max(0.0, deadline - time.monotonic()))
-    except (subprocess.TimeoutExpired, KeyboardInterrupt):
-        pass
     for process, log in jobs:
         if process.poll() is None:
             process.kill()

@@ -55,11 +55,12 @@ class HierarchicalEncoder(tf.Module):
         """
         seeds = tf.random.experimental.stateless_split(seed, num=len(self.nets))
         posteriors, samples = [], []
+        x_rows = tf.tile(x_centered, [repeats, 1]) if len(self.nets) > 1 else None
         for g, net in enumerate(self.nets):
             if g == 0:
                 output = tf.tile(net(x_centered, training), [repeats, 1])
             else:
-                output = net(tf.concat([tf.tile(x_centered, [repeats, 1])] + samples, -1), training)
+                output = net(tf.concat([x_rows] + samples, -1), training)
             outputs = tf.split(output, self.num_params, axis=-1)
             posterior = make_posterior(g, outputs)
             posteriors.append(posterior)

@@ -48,18 +48,18 @@ class Trainer(tf.Module):
         values["learning_rate"] = self.optimizer.learning_rate
         return loss, values
 
-    def restore_latest(self):
-        """Restores the latest checkpoint if there is one; returns its path or None."""
-        path = self.latest.latest_checkpoint
+    def _restore(self, manager):
+        """Restores the manager's checkpoint if there is one; returns its path or None."""
+        path = manager.latest_checkpoint
         if path:
             self.checkpoint.restore(path).assert_existing_objects_matched()
         return path
 
+    def restore_latest(self):
+        return self._restore(self.latest)
+
     def restore_best(self):
-        path = self.best.latest_checkpoint
-        if path:
-            self.checkpoint.restore(path).assert_existing_objects_matched()
-        return path
+        return self._restore(self.best)
 
     def save_latest(self):
         return self.latest.save(checkpoint_number=self.step)
