@@ -3,11 +3,15 @@
 For each struct: seconds per 20000 scored rows (one posterior sample of one image each) with the evaluator's path
 (first encoder group once per image, `repeats`) and with the plain path (images tiled, every group per row), beside
 the floor measured in the same run: the bare matrix products of the same shapes (encoder once per image, the
-later groups and the decoder per row). Usage:
+later groups and the decoder per row). With `--final_run_dir`, the real final test is also timed: the
+best-validation checkpoint of that finished run scores all 10000 test images with `--final_samples` samples each
+through the evaluator, and the wall time is printed beside the floor's extrapolation to the same work. Usage:
 
     DVAE_DATA_DIR=... python benchmarks/evaluation.py [--structs=1-layer-lin,4-layer-nonlin] [--repeats=5]
+        [--final_run_dir=logs/.../1-layer-lin/dvaes_power/1 --final_samples=4000]
 """
 import argparse
+import json
 import pathlib
 import sys
 import time
@@ -19,6 +23,7 @@ import tensorflow as tf  # noqa: E402
 
 import configs  # noqa: E402
 import data  # noqa: E402
+from dvae import evaluation, training  # noqa: E402
 from dvae.model import DiscreteVAE  # noqa: E402
 
 BATCH, REPS = 1000, 20          # 20000 rows per call, as the evaluator does for a batch of 1000
@@ -75,11 +80,31 @@ def struct_row(struct, images, mean, repeats):
             f"{times['tiled'] * per_final / 60:.1f} | {times['repeats'] * per_final / 60:.1f} |")
 
 
+def final_test(run_dir, samples, dataset):
+    """Wall time of the evaluator on the whole test set with the run's best checkpoint, and the floor's time."""
+    config = configs.Config(**json.loads((run_dir / "config.json").read_text()))
+    model = DiscreteVAE(config, dataset.train_mean)
+    trainer = training.Trainer(model, config, run_dir)
+    if not trainer.restore_best():
+        sys.exit(f"{run_dir} has no best checkpoint")
+    floor_seconds = median_seconds(floor_function(config), 3) * len(dataset.test) * samples / (BATCH * REPS)
+    started = time.perf_counter()
+    metrics = evaluation.Evaluator(model).evaluate(dataset.test, BATCH, samples, trainer.rng)
+    seconds = time.perf_counter() - started
+    print(f"\nFinal test of {run_dir} (best step {int(trainer.best_step)}): {len(dataset.test)} images × {samples} "
+          f"samples in {seconds / 60:.2f} min (floor {floor_seconds / 60:.2f} min, ratio "
+          f"{seconds / floor_seconds:.2f}); test NLL {metrics['neg_ll']:.3f}, neg-ELBO {metrics['neg_elbo']:.3f}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--structs", default=",".join(configs.STRUCTS))
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--final_run_dir", type=pathlib.Path, help="a finished run whose final test is timed")
+    parser.add_argument("--final_samples", type=int, default=4000)
     args = parser.parse_args()
+    if args.final_run_dir and not (args.final_run_dir / "config.json").is_file():
+        parser.error(f"--final_run_dir={args.final_run_dir} holds no config.json of a run")
     dataset = data.load_dataset("binarized_mnist")
     images = dataset.test.astype(np.float32)
     print(f"ms per evaluation call of {BATCH} images × {REPS} samples (median of {args.repeats}); minutes for the "
@@ -89,6 +114,8 @@ def main():
     print("|---|---:|---:|---:|---:|---:|---:|")
     for struct in args.structs.split(","):
         print(struct_row(struct, images, dataset.train_mean, args.repeats), flush=True)
+    if args.final_run_dir:
+        final_test(args.final_run_dir, args.final_samples, dataset)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import pytest
 import configs
 import reproduce
 from configs import experiments
+from dvae import result_tables
 
 REPO = reproduce.RUN_SCRIPT.parent
 CPU_SMALL = experiments.BUDGETS["cpu-small"]
@@ -30,7 +31,7 @@ def run_main(args, capsys):
 
 def write_fake_run(log_dir, cell, test_nll=None, budget=CPU_SMALL):
     """A run directory as run.py leaves it: config.json always, results.json when `test_nll` is given."""
-    directory = reproduce.run_dir(cell, log_dir)
+    directory = result_tables.run_dir(cell, log_dir)
     directory.mkdir(parents=True)
     config_flags = {k: v for k, v in budget.items() if k != "summary_every"}
     config = configs.make_config(dataset=cell.dataset, struct=cell.struct, baseline=cell.baseline, k=cell.k,
@@ -140,8 +141,8 @@ def test_list_reports_finished_partial_and_missing_runs(tmp_path, capsys):
     finished, from_config, from_checkpoint, missing = cells_of("mnist-lin-row")[:4]
     write_fake_run(tmp_path, finished, test_nll=90.0)
     write_fake_run(tmp_path, from_config)
-    (reproduce.run_dir(from_checkpoint, tmp_path) / "checkpoints").mkdir(parents=True)
-    (reproduce.run_dir(missing, tmp_path)).mkdir(parents=True)
+    (result_tables.run_dir(from_checkpoint, tmp_path) / "checkpoints").mkdir(parents=True)
+    (result_tables.run_dir(missing, tmp_path)).mkdir(parents=True)
     status, lines = run_main(["--set=mnist-lin-row", f"--log_dir={tmp_path}", "--list"], capsys)
     assert status == 0 and len(lines) == 13
     statuses = {line.split()[2]: (line.split()[0], line.split()[1]) for line in lines}
@@ -232,8 +233,8 @@ def test_table_writes_an_hparams_experiment_with_one_session_per_finished_run(tm
     experiment = plugin_values(tmp_path / "hparams")[metadata.EXPERIMENT_TAG]
     assert experiment.metadata.plugin_data.plugin_name == metadata.PLUGIN_NAME
     data = plugin_data_pb2.HParamsPluginData.FromString(experiment.metadata.plugin_data.content)
-    assert [h.name for h in data.experiment.hparam_infos] == list(reproduce.HPARAMS_FIELDS)
-    assert [m.name.tag for m in data.experiment.metric_infos] == list(reproduce.HPARAMS_METRICS)
+    assert [h.name for h in data.experiment.hparam_infos] == list(result_tables.HPARAMS_FIELDS)
+    assert [m.name.tag for m in data.experiment.metric_infos] == list(result_tables.HPARAMS_METRICS)
     root = tmp_path / "hparams"
     sessions = [path for path in [root, *root.rglob("*")] if list(path.glob("events.out.tfevents.*"))]
     assert sessions == [root, root / "pa" / finished.experiment_id] and not (root / "stale").exists()
@@ -301,8 +302,8 @@ def test_jobs_skip_finished_runs_resume_the_others_and_report_failures(tmp_path,
     assert sum(" done " in line for line in lines) == 2 and "failed: pa " in lines[-1]
     log = (partial / "stdout.log").read_text()
     assert log.startswith("earlier attempt\n") and "fake run of" in log and "--baseline=dvaepp_exp" in log
-    assert "fake failure" in (reproduce.run_dir(cell["dvaepp_power"], log_dir) / "stdout.log").read_text()
-    assert json.loads((reproduce.run_dir(cell["dvae_spike_exp"], log_dir) / "results.json").read_text())[
+    assert "fake failure" in (result_tables.run_dir(cell["dvaepp_power"], log_dir) / "stdout.log").read_text()
+    assert json.loads((result_tables.run_dir(cell["dvae_spike_exp"], log_dir) / "results.json").read_text())[
         "metrics"]["test/neg_ll"] == 92.0
 
     monkeypatch.delenv("FAKE_FAILING_BASELINE")
@@ -314,7 +315,7 @@ def test_ctrl_c_interrupts_each_child_once_and_exits_130(tmp_path, fake_run_py, 
     monkeypatch.setenv("FAKE_INTERRUPTED_BASELINE", "dvaes_power")
     args = ["--set=mnist-lin-row", "--k=1", "--baseline=dvaes_power", f"--log_dir={tmp_path}", "--jobs=1"]
     status, lines = run_main(args, capsys)
-    run_dir = reproduce.run_dir(cells_of("mnist-lin-row")[7], tmp_path)
+    run_dir = result_tables.run_dir(cells_of("mnist-lin-row")[7], tmp_path)
     assert status == 130 and "Interrupted" in lines[-1]
     assert (run_dir / "interrupted").read_text() == "saved"
     assert not (run_dir / "results.json").exists()
