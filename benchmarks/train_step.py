@@ -1,9 +1,10 @@
 """Speed of one training step (forward, backward, Adam, prior sampler advanced once) for every struct and k.
 
 Each row is the median wall time of `Trainer.train_step` on real batches of 100 binarized-MNIST training images,
-after warm-up, in three sampler settings: the networks alone (PCD with 1 chain and 1 sweep, whose cost is
+after warm-up, in four sampler settings: the networks alone (PCD with 1 chain and 1 sweep, whose cost is
 negligible), PCD at the paper's settings (`--qupa=False`, 1000 chains, 40 sweeps) and population annealing at the
-paper's settings (`--qupa=True`, 1000 particles, 40 sweeps). All workloads of one (struct, k) are interleaved
+paper's settings (`--qupa=True`, 1000 particles, 40 sweeps) with its schedule of 8 temperatures × 5 sweeps and,
+for comparison, with the earlier 40 temperatures × 1 sweep. All workloads of one (struct, k) are interleaved
 within each repetition so that load from other processes hits them alike.
 
 The floor is measured in the same run: the bare matrix products of the encoder and decoder dense layers at B·k
@@ -33,11 +34,13 @@ from dvae import model as model_lib, training  # noqa: E402
 
 BATCH = 100
 NUM_BATCHES = 8
-NETWORKS_ALONE, PAPER_PCD, PAPER_PA = "networks alone (PCD 1 × 1)", "PCD 1000 × 40", "PA 1000 × 40"
-SETTINGS = {  # row label: sampler flags of make_config
-    NETWORKS_ALONE: dict(qupa=False, sampler_chains=1, sampler_sweeps=1),
-    PAPER_PCD: dict(qupa=False, sampler_chains=1000, sampler_sweeps=40),
-    PAPER_PA: dict(qupa=True, sampler_chains=1000, sampler_sweeps=40),
+NETWORKS_ALONE, PAPER_PCD = "networks alone (PCD 1 × 1)", "PCD 1000 × 40"
+PAPER_PA, PAPER_PA_EVERY_SWEEP = "PA 1000 × 40 (8 temperatures × 5 sweeps)", "PA 1000 × 40 (40 temperatures × 1 sweep)"
+SETTINGS = {  # row label: (sampler flags of make_config, population annealing's sweeps per temperature)
+    NETWORKS_ALONE: (dict(qupa=False, sampler_chains=1, sampler_sweeps=1), None),
+    PAPER_PCD: (dict(qupa=False, sampler_chains=1000, sampler_sweeps=40), None),
+    PAPER_PA: (dict(qupa=True, sampler_chains=1000, sampler_sweeps=40), model_lib.PA_SWEEPS_PER_TEMPERATURE),
+    PAPER_PA_EVERY_SWEEP: (dict(qupa=True, sampler_chains=1000, sampler_sweeps=40), 1),
 }
 
 
@@ -102,9 +105,11 @@ def make_floor(config, rows, with_sampler):
     return lambda i: floor(tf.constant([i, 0]))
 
 
-def make_step(config, train_mean, batches, run_dir):
+def make_step(config, train_mean, batches, run_dir, pa_sweeps_per_temperature):
     """The compiled training step of a fresh model; job(i) runs it on batch i mod NUM_BATCHES."""
-    trainer = training.Trainer(model_lib.DiscreteVAE(config, train_mean), config, run_dir)
+    model = model_lib.DiscreteVAE(config, train_mean,
+                                  pa_sweeps_per_temperature=pa_sweeps_per_temperature or 1)
+    trainer = training.Trainer(model, config, run_dir)
     return lambda i: trainer.train_step(batches[i % len(batches)])
 
 
@@ -129,10 +134,11 @@ def time_jobs(jobs, args):
 
 
 def case_rows(struct, k, args, dataset, batches, temp_dir):
-    """Times the three sampler settings and their floors for one (struct, k); returns the table rows."""
+    """Times the sampler settings and their floors for one (struct, k); returns the table rows."""
     configs_by_setting = {label: configs.make_config(struct=struct, baseline=args.baseline, k=k, **flags)
-                          for label, flags in SETTINGS.items()}
-    jobs = {label: make_step(config, dataset.train_mean, batches, temp_dir / f"{struct}-{k}-{n}")
+                          for label, (flags, _) in SETTINGS.items()}
+    jobs = {label: make_step(config, dataset.train_mean, batches, temp_dir / f"{struct}-{k}-{n}",
+                             SETTINGS[label][1])
             for n, (label, config) in enumerate(configs_by_setting.items())}
     jobs["floor: networks"] = make_floor(configs_by_setting[NETWORKS_ALONE], BATCH * k, with_sampler=False)
     jobs["floor: networks + sampler"] = make_floor(configs_by_setting[PAPER_PCD], BATCH * k, with_sampler=True)

@@ -11,6 +11,7 @@ import smoothing
 from configs import paper
 from dvae import kl, networks, objectives, priors
 
+PA_SWEEPS_PER_TEMPERATURE = 5  # Gibbs sweeps per population-annealing temperature (DEVIATIONS 19)
 KERNELS = {
     "power": lambda beta: smoothing.PowerFunction(beta, eps=paper.POWER_EPSILON),
     "exponential": smoothing.TruncatedExponential,
@@ -72,11 +73,23 @@ class HierarchicalEncoder(tf.Module):
         return tf.abs(0.2 * self.gi_scales[group]) + 0.05
 
 
+def prior_sampler(config, side, pa_sweeps_per_temperature=PA_SWEEPS_PER_TEMPERATURE):
+    """The RBM sampler of `--qupa`: population annealing with K = temperatures_for(sweeps, 5) reweight-resample
+    steps per training step (8 × 5 sweeps at the paper's 40; docs/DEVIATIONS.md item 19), or PCD."""
+    sizes = dict(left_size=side, right_size=side, num_sweeps=config.sampler_sweeps, seed=config.seed + 1)
+    if not config.qupa:
+        return samplers.PersistentContrastiveDivergence(num_chains=config.sampler_chains, **sizes)
+    temperatures = samplers.temperatures_for(config.sampler_sweeps, pa_sweeps_per_temperature)
+    return samplers.PopulationAnnealing(num_particles=config.sampler_chains, num_temperatures=temperatures, **sizes)
+
+
 class DiscreteVAE(tf.Module):
     """Encoder, decoder and prior of one `--baseline` × `--struct` configuration."""
 
-    def __init__(self, config, train_mean, structure=None, name="dvae"):
-        """`structure` overrides the sizes of `config.struct` (tests build tiny models this way)."""
+    def __init__(self, config, train_mean, structure=None, pa_sweeps_per_temperature=PA_SWEEPS_PER_TEMPERATURE,
+                 name="dvae"):
+        """`structure` overrides the sizes of `config.struct` (tests build tiny models this way);
+        `pa_sweeps_per_temperature` sets population annealing's schedule (benchmarks compare schedules)."""
         super().__init__(name=name)
         structure = structure or config.structure
         self.config, self.spec, self.structure = config, config.spec, structure
@@ -91,14 +104,7 @@ class DiscreteVAE(tf.Module):
         self.decoder = networks.FeedForward([structure.num_latents] + hidden + [config.input_size], seeds[1],
                                             name="decoder")
         side = structure.rbm_side
-        sampler_seed = config.seed + 1
-        if config.qupa:
-            sampler = samplers.PopulationAnnealing(side, side, num_particles=config.sampler_chains,
-                                                   num_sweeps=config.sampler_sweeps, seed=sampler_seed)
-        else:
-            sampler = samplers.PersistentContrastiveDivergence(side, side, num_chains=config.sampler_chains,
-                                                               num_sweeps=config.sampler_sweeps, seed=sampler_seed)
-        self.rbm = priors.RBMPrior(side, side, sampler)
+        self.rbm = priors.RBMPrior(side, side, prior_sampler(config, side, pa_sweeps_per_temperature))
         self.kernel = KERNELS[self.spec.smoothing](config.beta) if self.spec.smoothing in KERNELS else None
         self.relaxed_prior = {"marginal": lambda: priors.MeanFieldMarginalPrior(self.rbm, self.kernel),
                               "gaussian_integral": lambda: priors.GaussianIntegralPrior(self.rbm, config.beta),

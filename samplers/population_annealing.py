@@ -38,11 +38,18 @@ def systematic_resampling_indices(log_weights, seed):
     return tf.random.experimental.stateless_shuffle(indices, seed_shuffle)
 
 
+def temperatures_for(num_sweeps, sweeps_per_temperature):
+    """The number K of temperatures that gives each about `sweeps_per_temperature` sweeps: the largest divisor of
+    `num_sweeps` with K · sweeps_per_temperature ≤ num_sweeps, or 1 (e.g. 40 sweeps, 5 per temperature: K = 8)."""
+    return max(k for k in range(1, num_sweeps + 1)
+               if num_sweeps % k == 0 and (k == 1 or k * sweeps_per_temperature <= num_sweeps))
+
+
 class PopulationAnnealing(RBMSampler):
     """Population annealing with `num_particles` particles and `num_sweeps` block-Gibbs sweeps per `update`.
 
     `num_temperatures` (default `num_sweeps`, i.e. one sweep per temperature) is the number K of reweight-resample
-    steps per call; it must divide `num_sweeps`. `persistent` selects the mode described in the module docstring.
+    steps per call; it must divide `num_sweeps`. The training prior uses `temperatures_for(num_sweeps, 5)`. `persistent` selects the mode described in the module docstring.
     """
 
     def __init__(self, left_size, right_size, num_particles=1000, num_sweeps=40, dtype=tf.float32, seed=0,

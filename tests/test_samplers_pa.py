@@ -34,6 +34,12 @@ def test_constructor_checks_the_temperature_count():
         samplers.PopulationAnnealing(4, 4, num_sweeps=40, num_temperatures=30)
 
 
+@pytest.mark.parametrize("num_sweeps,per_temperature,expected", [
+    (40, 5, 8), (10, 5, 2), (40, 1, 40), (1, 5, 1), (4, 5, 1), (7, 5, 1), (12, 5, 2), (13, 5, 1), (30, 4, 6)])
+def test_temperatures_for_is_the_largest_fitting_divisor(num_sweeps, per_temperature, expected):
+    assert samplers.temperatures_for(num_sweeps, per_temperature) == expected
+
+
 @pytest.mark.parametrize("kind,n1,n2", ORACLE_CASES)
 def test_one_anneal_estimates_log_z(kind, n1, n2):
     """R re-anneals from β = 0 (1000 particles, 40 temperatures × 1 sweep, the paper's budget)."""
@@ -76,10 +82,13 @@ def test_persistent_population_tracks_log_z_along_a_drifting_sequence():
     assert np.abs(errors).max() < 0.1
 
 
+@pytest.mark.parametrize("num_temperatures", [40, 8])
 @pytest.mark.parametrize("kind,n1,n2", ORACLE_CASES)
-def test_persistent_population_moments_match_exact_enumeration(kind, n1, n2):
+def test_persistent_population_moments_match_exact_enumeration(kind, n1, n2, num_temperatures):
+    """Both the one-sweep-per-temperature schedule and the training prior's 8 temperatures × 5 sweeps."""
     params = oracle_rbm(kind, n1, n2)
-    pa = samplers.PopulationAnnealing(n1, n2, num_particles=10000, num_sweeps=40, seed=4)
+    pa = samplers.PopulationAnnealing(n1, n2, num_particles=10000, num_sweeps=40, seed=4,
+                                      num_temperatures=num_temperatures)
     pa.update(*as_tensors(params), seed=(0, 0))
     log_z_after_anneal = pa.log_z.numpy()
     moments = averaged_moments(pa, params, burn_in_calls=BURN_IN_CALLS[kind], collect_calls=10, first_seed=1)
