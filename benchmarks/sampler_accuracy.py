@@ -84,9 +84,9 @@ def budget_table(repeats):
 DRIFT_SAMPLERS = {
     "PCD": lambda: samplers.PersistentContrastiveDivergence(12, 20, 1000, 40, seed=1),
     "PA persistent, 40 temperatures × 1 sweep": lambda: samplers.PopulationAnnealing(12, 20, 1000, 40, seed=1),
-    "PA persistent, 8 temperatures × 5 sweeps (training default)": lambda: samplers.PopulationAnnealing(
+    "PA persistent, 8 temperatures × 5 sweeps": lambda: samplers.PopulationAnnealing(
         12, 20, 1000, 40, seed=1, num_temperatures=8),
-    "PA persistent, 4 temperatures × 10 sweeps": lambda: samplers.PopulationAnnealing(
+    "PA persistent, 4 temperatures × 10 sweeps (training default)": lambda: samplers.PopulationAnnealing(
         12, 20, 1000, 40, seed=1, num_temperatures=4),
     "PA persistent, 1 temperature × 40 sweeps": lambda: samplers.PopulationAnnealing(
         12, 20, 1000, 40, seed=1, num_temperatures=1),

@@ -48,7 +48,8 @@ def workloads(n, include_jit):
               for scale in (0.1, 0.11)]
     variables = [tf.Variable(p) for p in params[0]]
     pcd = samplers.PersistentContrastiveDivergence(n, n, NUM_SAMPLES, NUM_SWEEPS)
-    persistent = samplers.PopulationAnnealing(n, n, NUM_SAMPLES, NUM_SWEEPS, num_temperatures=8)
+    persistent = samplers.PopulationAnnealing(n, n, NUM_SAMPLES, NUM_SWEEPS, num_temperatures=4)
+    five_sweeps = samplers.PopulationAnnealing(n, n, NUM_SAMPLES, NUM_SWEEPS, num_temperatures=8)
     every_sweep = samplers.PopulationAnnealing(n, n, NUM_SAMPLES, NUM_SWEEPS)
     reanneal = samplers.PopulationAnnealing(n, n, NUM_SAMPLES, NUM_SWEEPS, persistent=False)
 
@@ -64,7 +65,8 @@ def workloads(n, include_jit):
         "floor: 40 × (2 matmuls + 2 uniform draws)": lambda i: floor_loop(z1, w_floor, tf.constant([i, 0])),
         "PCD update": lambda i: pcd.update(*params[i % 2], seed=(i, 1)),
         "PCD training_log_z + gradient (tf.function)": lambda i: pcd_training_step(tf.constant([i, 2])),
-        "PA update, persistent 8 × 5 (training default)": lambda i: persistent.update(*params[i % 2], seed=(i, 3)),
+        "PA update, persistent 4 × 10 (training default)": lambda i: persistent.update(*params[i % 2], seed=(i, 3)),
+        "PA update, persistent 8 × 5": lambda i: five_sweeps.update(*params[i % 2], seed=(i, 7)),
         "PA update, persistent 40 × 1 (before)": lambda i: every_sweep.update(*params[i % 2], seed=(i, 6)),
         "PA update, re-anneal 40 × 1": lambda i: reanneal.update(*params[i % 2], seed=(i, 4)),
     }

@@ -11,7 +11,7 @@ import smoothing
 from configs import paper
 from dvae import kl, networks, objectives, priors
 
-PA_SWEEPS_PER_TEMPERATURE = 5  # Gibbs sweeps per population-annealing temperature (DEVIATIONS 19)
+PA_SWEEPS_PER_TEMPERATURE = 10  # Gibbs sweeps per population-annealing temperature (DEVIATIONS 19)
 KERNELS = {
     "power": lambda beta: smoothing.PowerFunction(beta, eps=paper.POWER_EPSILON),
     "exponential": smoothing.TruncatedExponential,
@@ -74,8 +74,8 @@ class HierarchicalEncoder(tf.Module):
 
 
 def prior_sampler(config, side, pa_sweeps_per_temperature=PA_SWEEPS_PER_TEMPERATURE):
-    """The RBM sampler of `--qupa`: population annealing with K = temperatures_for(sweeps, 5) reweight-resample
-    steps per training step (8 × 5 sweeps at the paper's 40; docs/DEVIATIONS.md item 19), or PCD."""
+    """The RBM sampler of `--qupa`: population annealing with K = temperatures_for(sweeps, 10) reweight-resample
+    steps per training step (4 temperatures × 10 sweeps at the paper's 40; docs/DEVIATIONS.md item 19), or PCD."""
     sizes = dict(left_size=side, right_size=side, num_sweeps=config.sampler_sweeps, seed=config.seed + 1)
     if not config.qupa:
         return samplers.PersistentContrastiveDivergence(num_chains=config.sampler_chains, **sizes)

@@ -49,7 +49,8 @@ class PopulationAnnealing(RBMSampler):
     """Population annealing with `num_particles` particles and `num_sweeps` block-Gibbs sweeps per `update`.
 
     `num_temperatures` (default `num_sweeps`, i.e. one sweep per temperature) is the number K of reweight-resample
-    steps per call; it must divide `num_sweeps`. The training prior uses `temperatures_for(num_sweeps, 5)`. `persistent` selects the mode described in the module docstring.
+    steps per call; it must divide `num_sweeps`; the training prior uses `temperatures_for(num_sweeps, 10)`.
+    `persistent` selects the mode described in the module docstring.
     """
 
     def __init__(self, left_size, right_size, num_particles=1000, num_sweeps=40, dtype=tf.float32, seed=0,

@@ -51,10 +51,11 @@ def test_loss_is_finite_and_every_variable_gets_a_finite_nonzero_gradient(baseli
 
 
 @pytest.mark.parametrize("qupa,sweeps,sampler_type,temperatures", [
-    (True, 40, "PopulationAnnealing", 8), (True, 10, "PopulationAnnealing", 2), (True, 3, "PopulationAnnealing", 1),
+    (True, 40, "PopulationAnnealing", 4), (True, 20, "PopulationAnnealing", 2), (True, 10, "PopulationAnnealing", 1),
+    (True, 3, "PopulationAnnealing", 1),
     (False, 40, "PersistentContrastiveDivergence", None)])
-def test_prior_sampler_follows_qupa_with_five_sweeps_per_temperature(qupa, sweeps, sampler_type, temperatures,
-                                                                     images):
+def test_prior_sampler_follows_qupa_with_ten_sweeps_per_temperature(qupa, sweeps, sampler_type, temperatures,
+                                                                    images):
     config = configs.make_config(struct="1-layer-lin", qupa=qupa, sampler_chains=7, sampler_sweeps=sweeps)
     sampler = DiscreteVAE(config, images[1]).rbm.sampler
     assert type(sampler).__name__ == sampler_type
