@@ -38,12 +38,12 @@ NETWORKS_ALONE, PAPER_PCD = "networks alone (PCD 1 × 1)", "PCD 1000 × 40"
 PAPER_PA, PAPER_PA_FIVE, PAPER_PA_ONE = ("PA 1000 × 40 (4 temperatures × 10 sweeps)",
                                         "PA 1000 × 40 (8 temperatures × 5 sweeps)",
                                         "PA 1000 × 40 (40 temperatures × 1 sweep)")
-SETTINGS = {  # row label: (sampler flags of make_config, population annealing's sweeps per temperature)
-    NETWORKS_ALONE: (dict(qupa=False, sampler_chains=1, sampler_sweeps=1), None),
-    PAPER_PCD: (dict(qupa=False, sampler_chains=1000, sampler_sweeps=40), None),
-    PAPER_PA: (dict(qupa=True, sampler_chains=1000, sampler_sweeps=40), model_lib.PA_SWEEPS_PER_TEMPERATURE),
-    PAPER_PA_FIVE: (dict(qupa=True, sampler_chains=1000, sampler_sweeps=40), 5),
-    PAPER_PA_ONE: (dict(qupa=True, sampler_chains=1000, sampler_sweeps=40), 1),
+SETTINGS = {  # row label: (sampler flags of make_config, extra DiscreteVAE arguments)
+    NETWORKS_ALONE: (dict(qupa=False, sampler_chains=1, sampler_sweeps=1), {}),
+    PAPER_PCD: (dict(qupa=False, sampler_chains=1000, sampler_sweeps=40), {}),
+    PAPER_PA: (dict(qupa=True, sampler_chains=1000, sampler_sweeps=40), {}),
+    PAPER_PA_FIVE: (dict(qupa=True, sampler_chains=1000, sampler_sweeps=40), dict(pa_sweeps_per_temperature=5)),
+    PAPER_PA_ONE: (dict(qupa=True, sampler_chains=1000, sampler_sweeps=40), dict(pa_sweeps_per_temperature=1)),
 }
 
 
@@ -108,11 +108,9 @@ def make_floor(config, rows, with_sampler):
     return lambda i: floor(tf.constant([i, 0]))
 
 
-def make_step(config, train_mean, batches, run_dir, pa_sweeps_per_temperature):
+def make_step(config, train_mean, batches, run_dir, model_arguments):
     """The compiled training step of a fresh model; job(i) runs it on batch i mod NUM_BATCHES."""
-    model = model_lib.DiscreteVAE(config, train_mean,
-                                  pa_sweeps_per_temperature=pa_sweeps_per_temperature or 1)
-    trainer = training.Trainer(model, config, run_dir)
+    trainer = training.Trainer(model_lib.DiscreteVAE(config, train_mean, **model_arguments), config, run_dir)
     return lambda i: trainer.train_step(batches[i % len(batches)])
 
 
