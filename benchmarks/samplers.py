@@ -2,8 +2,10 @@
 
 Each row is the median wall time of one call, after warm-up, with all workloads interleaved within each repetition so
 that load from other processes hits them alike. The floor is measured in the same run: 40 iterations of the bare
-work of a sweep, two matmuls [S, n1]×[n1, n2] and [S, n2]×[n2, n1] and uniform draws of [S, n1] and [S, n2], in the
-same tf.while_loop structure (each product is multiplied by its uniforms so that nothing is pruned).
+work of a sweep, two matmuls [S, n1]×[n1, n2] and [S, n2]×[n2, n1] and float32 uniform draws of [S, n1] and [S, n2],
+in the same tf.while_loop structure (each product is multiplied by its uniforms so that nothing is pruned). The
+samplers' Gibbs sweeps draw 16-bit uniforms (half the random bits) unless the row says float32; a second floor row
+draws those instead, so that the gain from fewer random bits can be told from the rest.
 
     python benchmarks/samplers.py [--repeats 15] [--sizes 100,200] [--ais_repeats 3]
 """
@@ -24,12 +26,17 @@ NUM_SWEEPS = 40
 
 
 @tf.function
-def floor_loop(z1, w, seed):
+def floor_loop(z1, w, seed, uniform_bits=32):
+    def uniform(shape, seed):
+        if uniform_bits == 16:
+            return samplers.stateless_uniform_16bit(tf.constant(shape), seed, tf.float32)
+        return tf.random.stateless_uniform(shape, seed)
+
     def body(t, z1):
         seed_right, seed_left = tf.unstack(
             tf.random.experimental.stateless_split(tf.random.experimental.stateless_fold_in(seed, t), 2))
-        z2 = tf.matmul(z1, w) * tf.random.stateless_uniform([NUM_SAMPLES, w.shape[1]], seed_right)
-        z1 = tf.matmul(z2, w, transpose_b=True) * tf.random.stateless_uniform([NUM_SAMPLES, w.shape[0]], seed_left)
+        z2 = tf.matmul(z1, w) * uniform([NUM_SAMPLES, w.shape[1]], seed_right)
+        z1 = tf.matmul(z2, w, transpose_b=True) * uniform([NUM_SAMPLES, w.shape[0]], seed_left)
         return t + 1, z1
 
     return tf.while_loop(lambda t, _: t < NUM_SWEEPS, body, (tf.constant(0), z1))[1]
@@ -48,7 +55,10 @@ def workloads(n, include_jit):
               for scale in (0.1, 0.11)]
     variables = [tf.Variable(p) for p in params[0]]
     pcd = samplers.PersistentContrastiveDivergence(n, n, NUM_SAMPLES, NUM_SWEEPS)
+    pcd_float32 = samplers.PersistentContrastiveDivergence(n, n, NUM_SAMPLES, NUM_SWEEPS, uniform_bits=32)
     persistent = samplers.PopulationAnnealing(n, n, NUM_SAMPLES, NUM_SWEEPS, num_temperatures=4)
+    persistent_float32 = samplers.PopulationAnnealing(n, n, NUM_SAMPLES, NUM_SWEEPS, num_temperatures=4,
+                                                      uniform_bits=32)
     five_sweeps = samplers.PopulationAnnealing(n, n, NUM_SAMPLES, NUM_SWEEPS, num_temperatures=8)
     every_sweep = samplers.PopulationAnnealing(n, n, NUM_SAMPLES, NUM_SWEEPS)
     reanneal = samplers.PopulationAnnealing(n, n, NUM_SAMPLES, NUM_SWEEPS, persistent=False)
@@ -63,9 +73,13 @@ def workloads(n, include_jit):
     w_floor = tf.constant(rng.uniform(0, 1.0 / n, (n, n)), tf.float32)
     jobs = {
         "floor: 40 × (2 matmuls + 2 uniform draws)": lambda i: floor_loop(z1, w_floor, tf.constant([i, 0])),
+        "same floor with 16-bit uniform draws": lambda i: floor_loop(z1, w_floor, tf.constant([i, 10]), 16),
         "PCD update": lambda i: pcd.update(*params[i % 2], seed=(i, 1)),
+        "PCD update, float32 uniforms (before)": lambda i: pcd_float32.update(*params[i % 2], seed=(i, 8)),
         "PCD training_log_z + gradient (tf.function)": lambda i: pcd_training_step(tf.constant([i, 2])),
         "PA update, persistent 4 × 10 (training default)": lambda i: persistent.update(*params[i % 2], seed=(i, 3)),
+        "PA update, persistent 4 × 10, float32 uniforms (before)": lambda i: persistent_float32.update(
+            *params[i % 2], seed=(i, 9)),
         "PA update, persistent 8 × 5": lambda i: five_sweeps.update(*params[i % 2], seed=(i, 7)),
         "PA update, persistent 40 × 1 (before)": lambda i: every_sweep.update(*params[i % 2], seed=(i, 6)),
         "PA update, re-anneal 40 × 1": lambda i: reanneal.update(*params[i % 2], seed=(i, 4)),

@@ -1,16 +1,18 @@
 """Speed of one training step (forward, backward, Adam, prior sampler advanced once) for every struct and k.
 
 Each row is the median wall time of `Trainer.train_step` on real batches of 100 binarized-MNIST training images,
-after warm-up, in five sampler settings: the networks alone (PCD with 1 chain and 1 sweep, whose cost is
-negligible), PCD at the paper's settings (`--qupa=False`, 1000 chains, 40 sweeps) and population annealing at the
-paper's settings (`--qupa=True`, 1000 particles, 40 sweeps) with its schedule of 4 temperatures × 10 sweeps and,
-for comparison, with 8 × 5 and with the earlier 40 temperatures × 1 sweep. All workloads of one (struct, k) are
-interleaved within each repetition so that load from other processes hits them alike.
+after warm-up, in six sampler settings: the networks alone (PCD with 1 chain and 1 sweep, whose cost is
+negligible); PCD at the paper's settings (`--qupa=False`, 1000 chains, 40 sweeps) and population annealing at the
+paper's settings (`--qupa=True`, 1000 particles, 40 sweeps, 4 temperatures × 10 sweeps), each with the 16-bit
+uniforms of the Gibbs sweeps and, before that change, with float32 uniforms; and population annealing with the
+earlier schedule of 40 temperatures × 1 sweep. All workloads of one (struct, k) are interleaved within each
+repetition so that load from other processes hits them alike.
 
 The floor is measured in the same run: the bare matrix products of the encoder and decoder dense layers at B·k
 rows, forward x·W and backward dY·Wᵀ and xᵀ·dY per layer (no dY·Wᵀ into the data input of the first encoder
 group); for the sampler rows plus the sampler's bare work, sweeps × (two matmuls [chains, side]×[side, side] and
-two uniform draws [chains, side]), in one tf.function so that independent parts may overlap as in the step.
+two float32 uniform draws [chains, side], as the paper's sampler draws them), in one tf.function so that
+independent parts may overlap as in the step.
 
     DVAE_DATA_DIR=/work/shared/data python benchmarks/train_step.py [--structs ...] [--ks 1,5,25]
         [--baseline dvaes_power] [--repeats 15] [--warmup 2] [--case_seconds 40]
@@ -35,15 +37,15 @@ from dvae import model as model_lib, training  # noqa: E402
 BATCH = 100
 NUM_BATCHES = 8
 NETWORKS_ALONE, PAPER_PCD = "networks alone (PCD 1 × 1)", "PCD 1000 × 40"
-PAPER_PA, PAPER_PA_FIVE, PAPER_PA_ONE = ("PA 1000 × 40 (4 temperatures × 10 sweeps)",
-                                        "PA 1000 × 40 (8 temperatures × 5 sweeps)",
-                                        "PA 1000 × 40 (40 temperatures × 1 sweep)")
-SETTINGS = {  # row label: (sampler flags of make_config, extra DiscreteVAE arguments)
+PAPER_SAMPLER = dict(sampler_chains=1000, sampler_sweeps=40)
+SETTINGS = {  # row label: (sampler flags of make_config, DiscreteVAE's sampler_options)
     NETWORKS_ALONE: (dict(qupa=False, sampler_chains=1, sampler_sweeps=1), {}),
-    PAPER_PCD: (dict(qupa=False, sampler_chains=1000, sampler_sweeps=40), {}),
-    PAPER_PA: (dict(qupa=True, sampler_chains=1000, sampler_sweeps=40), {}),
-    PAPER_PA_FIVE: (dict(qupa=True, sampler_chains=1000, sampler_sweeps=40), dict(pa_sweeps_per_temperature=5)),
-    PAPER_PA_ONE: (dict(qupa=True, sampler_chains=1000, sampler_sweeps=40), dict(pa_sweeps_per_temperature=1)),
+    PAPER_PCD: (dict(qupa=False, **PAPER_SAMPLER), {}),
+    "PCD 1000 × 40, float32 uniforms (before)": (dict(qupa=False, **PAPER_SAMPLER), dict(uniform_bits=32)),
+    "PA 1000 × 40 (4 temperatures × 10 sweeps)": (dict(qupa=True, **PAPER_SAMPLER), {}),
+    "PA 1000 × 40 (4 × 10), float32 uniforms (before)": (dict(qupa=True, **PAPER_SAMPLER), dict(uniform_bits=32)),
+    "PA 1000 × 40 (40 temperatures × 1 sweep, before)": (dict(qupa=True, **PAPER_SAMPLER),
+                                                         dict(pa_sweeps_per_temperature=1)),
 }
 
 
@@ -108,9 +110,10 @@ def make_floor(config, rows, with_sampler):
     return lambda i: floor(tf.constant([i, 0]))
 
 
-def make_step(config, train_mean, batches, run_dir, model_arguments):
+def make_step(config, train_mean, batches, run_dir, sampler_options):
     """The compiled training step of a fresh model; job(i) runs it on batch i mod NUM_BATCHES."""
-    trainer = training.Trainer(model_lib.DiscreteVAE(config, train_mean, **model_arguments), config, run_dir)
+    model = model_lib.DiscreteVAE(config, train_mean, sampler_options=sampler_options)
+    trainer = training.Trainer(model, config, run_dir)
     return lambda i: trainer.train_step(batches[i % len(batches)])
 
 
@@ -170,7 +173,8 @@ def main():
           f"of {BATCH} binarized-MNIST training images, float32; median of the repetitions shown, interleaved, after "
           f"{args.warmup} warm-up steps. 'networks alone' is PCD with 1 chain × 1 sweep, a negligible sampler cost; "
           f"its floor is the bare forward and backward matmuls of the encoder and decoder dense layers at B·k rows. "
-          f"The sampler rows' floor adds 40 × (2 matmuls [1000, side]×[side, side] + 2 uniform draws [1000, side]).")
+          f"The sampler rows' floor adds 40 × (2 matmuls [1000, side]×[side, side] + 2 float32 uniform draws "
+          f"[1000, side]). The samplers' Gibbs sweeps draw 16-bit uniforms unless the row says float32.")
     print("| struct | k | B·k | sampler | step ms | floor ms | × floor | repeats |")
     print("|---|---:|---:|---|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as temp:

@@ -73,10 +73,12 @@ class HierarchicalEncoder(tf.Module):
         return tf.abs(0.2 * self.gi_scales[group]) + 0.05
 
 
-def prior_sampler(config, side, pa_sweeps_per_temperature=PA_SWEEPS_PER_TEMPERATURE):
+def prior_sampler(config, side, pa_sweeps_per_temperature=PA_SWEEPS_PER_TEMPERATURE, uniform_bits=16):
     """The RBM sampler of `--qupa`: population annealing with K = temperatures_for(sweeps, 10) reweight-resample
-    steps per training step (4 temperatures × 10 sweeps at the paper's 40; docs/DEVIATIONS.md item 19), or PCD."""
-    sizes = dict(left_size=side, right_size=side, num_sweeps=config.sampler_sweeps, seed=config.seed + 1)
+    steps per training step (4 temperatures × 10 sweeps at the paper's 40; docs/DEVIATIONS.md item 19), or PCD.
+    Their Gibbs sweeps draw 16-bit uniforms (`uniform_bits=32`: float32 uniforms, as the original; item 21)."""
+    sizes = dict(left_size=side, right_size=side, num_sweeps=config.sampler_sweeps, seed=config.seed + 1,
+                 uniform_bits=uniform_bits)
     if not config.qupa:
         return samplers.PersistentContrastiveDivergence(num_chains=config.sampler_chains, **sizes)
     temperatures = samplers.temperatures_for(config.sampler_sweeps, pa_sweeps_per_temperature)
@@ -86,10 +88,9 @@ def prior_sampler(config, side, pa_sweeps_per_temperature=PA_SWEEPS_PER_TEMPERAT
 class DiscreteVAE(tf.Module):
     """Encoder, decoder and prior of one `--baseline` × `--struct` configuration."""
 
-    def __init__(self, config, train_mean, structure=None, pa_sweeps_per_temperature=PA_SWEEPS_PER_TEMPERATURE,
-                 name="dvae"):
+    def __init__(self, config, train_mean, structure=None, sampler_options=None, name="dvae"):
         """`structure` overrides the sizes of `config.struct` (tests build tiny models this way);
-        `pa_sweeps_per_temperature` sets population annealing's schedule (benchmarks compare schedules)."""
+        `sampler_options` are keyword arguments of `prior_sampler` (benchmarks compare sampler settings)."""
         super().__init__(name=name)
         structure = structure or config.structure
         self.config, self.spec, self.structure = config, config.spec, structure
@@ -104,7 +105,7 @@ class DiscreteVAE(tf.Module):
         self.decoder = networks.FeedForward([structure.num_latents] + hidden + [config.input_size], seeds[1],
                                             name="decoder")
         side = structure.rbm_side
-        self.rbm = priors.RBMPrior(side, side, prior_sampler(config, side, pa_sweeps_per_temperature))
+        self.rbm = priors.RBMPrior(side, side, prior_sampler(config, side, **(sampler_options or {})))
         self.kernel = KERNELS[self.spec.smoothing](config.beta) if self.spec.smoothing in KERNELS else None
         self.relaxed_prior = {"marginal": lambda: priors.MeanFieldMarginalPrior(self.rbm, self.kernel),
                               "gaussian_integral": lambda: priors.GaussianIntegralPrior(self.rbm, config.beta),

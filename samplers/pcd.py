@@ -14,13 +14,15 @@ from samplers.sampler import RBMSampler
 class PersistentContrastiveDivergence(RBMSampler):
     """PCD with `num_chains` persistent chains and `num_sweeps` block-Gibbs sweeps per `update`."""
 
-    def __init__(self, left_size, right_size, num_chains=1000, num_sweeps=40, dtype=tf.float32, seed=0):
+    def __init__(self, left_size, right_size, num_chains=1000, num_sweeps=40, dtype=tf.float32, seed=0,
+                 uniform_bits=16):
         super().__init__(left_size, right_size, num_chains, num_sweeps, dtype, seed,
-                         name="persistent_contrastive_divergence")
+                         name="persistent_contrastive_divergence", uniform_bits=uniform_bits)
         self.num_chains = num_chains
 
     def _advance(self, b1, b2, w, seed):
-        z1, z2 = gibbs_chain(self.samples[:, :self.left_size], b1, b2, w, self.num_sweeps, seed)
+        z1, z2 = gibbs_chain(self.samples[:, :self.left_size], b1, b2, w, self.num_sweeps, seed,
+                             self.uniform_bits)
         samples = tf.concat([z1, z2], axis=1)
         self.samples.assign(samples)
         return samples

@@ -50,12 +50,14 @@ class PopulationAnnealing(RBMSampler):
 
     `num_temperatures` (default `num_sweeps`, i.e. one sweep per temperature) is the number K of reweight-resample
     steps per call; it must divide `num_sweeps`; the training prior uses `temperatures_for(num_sweeps, 10)`.
-    `persistent` selects the mode described in the module docstring.
+    `persistent` selects the mode described in the module docstring; `uniform_bits` is described in
+    `samplers.sampler`.
     """
 
     def __init__(self, left_size, right_size, num_particles=1000, num_sweeps=40, dtype=tf.float32, seed=0,
-                 persistent=True, num_temperatures=None):
-        super().__init__(left_size, right_size, num_particles, num_sweeps, dtype, seed, name="population_annealing")
+                 persistent=True, num_temperatures=None, uniform_bits=16):
+        super().__init__(left_size, right_size, num_particles, num_sweeps, dtype, seed, name="population_annealing",
+                         uniform_bits=uniform_bits)
         num_temperatures = num_sweeps if num_temperatures is None else num_temperatures
         if not isinstance(num_temperatures, int) or num_temperatures < 1 or num_sweeps % num_temperatures:
             raise ValueError(f"population_annealing: num_temperatures must be a positive divisor of num_sweeps "
@@ -118,11 +120,12 @@ class PopulationAnnealing(RBMSampler):
                            + tf.reduce_sum(tf.nn.softplus(logits_now) - tf.nn.softplus(logits_prev), -1))
             log_z += tf.reduce_logsumexp(tf.cast(log_weights, tf.float64)) - log_num
             ancestors = systematic_resampling_indices(log_weights, seed_resample)
-            z2 = sample_bernoulli(tf.gather(logits_now, ancestors), seed_right)
-            z1 = sample_bernoulli(left_given_right_logits(z2, b1_now, w_now), seed_left)
+            z2 = sample_bernoulli(tf.gather(logits_now, ancestors), seed_right, self.uniform_bits)
+            z1 = sample_bernoulli(left_given_right_logits(z2, b1_now, w_now), seed_left, self.uniform_bits)
             if self.sweeps_per_temperature > 1:
                 b2_now = s_now * b2 if start is None else b2_from + s_now * b2
-                z1, z2 = gibbs_chain(z1, b1_now, b2_now, w_now, self.sweeps_per_temperature - 1, seed_rest)
+                z1, z2 = gibbs_chain(z1, b1_now, b2_now, w_now, self.sweeps_per_temperature - 1, seed_rest,
+                                     self.uniform_bits)
             return k + 1, z1, z2, log_z
 
         z2 = tf.zeros([self.num_particles, self.right_size], self.dtype)

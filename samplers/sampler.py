@@ -1,8 +1,9 @@
 """State and training surrogate shared by the RBM samplers (protocol §6.2, §6.3).
 
 A sampler holds `samples`, a non-trainable variable [S, n1 + n2] of 0/1 states (left units first, initialised
-Bernoulli(0.5) from the constructor seed), and `log_z`, a non-trainable scalar variable initialised to
-(n1 + n2) ln 2, the log partition function of the zero (uniform) RBM. `update` advances the state with the given
+Bernoulli(0.5) from the constructor seed), `uniform_bits`, the precision of the uniforms of its Gibbs sweeps
+(16 by default, 32 for float32 uniforms; `samplers.rbm.sample_bernoulli`), and `log_z`, a non-trainable scalar
+variable initialised to (n1 + n2) ln 2, the log partition function of the zero (uniform) RBM. `update` advances the state with the given
 parameters; subclasses say how. `training_log_z` is the surrogate of protocol §6.2:
 
     sg(log_z) + mean_s(-E_θ(sg(z_s))) - sg(mean_s(-E_θ(z_s))),
@@ -20,8 +21,11 @@ from samplers.rbm import as_seed, neg_energy
 class RBMSampler(tf.Module):
     """Base class: variables, argument checks, `update` and `training_log_z`; subclasses implement `_advance`."""
 
-    def __init__(self, left_size, right_size, num_samples, num_sweeps, dtype, seed, name):
+    def __init__(self, left_size, right_size, num_samples, num_sweeps, dtype, seed, name, uniform_bits=16):
         super().__init__(name=name)
+        if uniform_bits not in (16, 32):
+            raise ValueError(f"{name}: uniform_bits must be 16 or 32, got {uniform_bits!r}")
+        self.uniform_bits = uniform_bits
         for label, value in (("left_size", left_size), ("right_size", right_size),
                              ("number of samples", num_samples), ("num_sweeps", num_sweeps)):
             if not isinstance(value, int) or value < 1:

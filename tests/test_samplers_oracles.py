@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 import pytest
+import scipy.stats
 import tensorflow as tf
 
 import samplers
@@ -118,3 +119,58 @@ def test_gibbs_sweep_draws_from_the_conditionals(dtype):
         assert np.array_equal(got.numpy(), want.numpy())
     uniform_z1, _ = samplers.gibbs_sweep(z1, z2, b1, b2, w, tf.constant([7, 8]), inverse_temperature=0.0)
     assert abs(uniform_z1.numpy().mean() - 0.5) < 4.5 * math.sqrt(0.25 / (4 * num))
+
+
+def chi_square_z(values, cells):
+    """(χ² - dof) / sqrt(2 dof) of the counts of integer `values` in [0, cells) against the uniform distribution."""
+    counts = np.bincount(values, minlength=cells)
+    expected = len(values) / cells
+    chi_square = ((counts - expected) ** 2 / expected).sum()
+    return (chi_square - (cells - 1)) / math.sqrt(2 * (cells - 1))
+
+
+def test_uniform_16bit_draws_are_uniform_with_a_fraction_shared_by_each_row():
+    """2²¹ draws u = (m + v)/2¹⁶: u passes a KS test against U(0, 1) (D < 1.95/√N, 0.1 %); the cells m pass χ² over
+    all 2¹⁶ values and over their high and low bytes (within 5 sd of the dof); the two halves of each 32-bit word
+    (neighbouring draws) are uncorrelated within 5 SE; v is the same along a row and KS-uniform across rows."""
+    rows, cols = 1024, 2048
+    draws = samplers.stateless_uniform_16bit(tf.constant([rows, cols]), tf.constant([5, 7]), tf.float64).numpy()
+    assert draws.min() >= 0 and draws.max() < 1
+    assert scipy.stats.kstest(draws.ravel(), "uniform").statistic < 1.95 / math.sqrt(draws.size)
+    scaled = draws * 2 ** 16
+    cells, fractions = np.floor(scaled).astype(np.int64), scaled - np.floor(scaled)
+    for values, num_cells in ((cells.ravel(), 2 ** 16), (cells.ravel() >> 8, 256), (cells.ravel() & 255, 256)):
+        assert abs(chi_square_z(values, num_cells)) < 5
+    assert abs(np.corrcoef(cells.ravel()[0::2], cells.ravel()[1::2])[0, 1]) < 5 / math.sqrt(draws.size // 2)
+    np.testing.assert_allclose(fractions, np.repeat(fractions[:, :1], cols, 1), atol=1e-9)
+    assert scipy.stats.kstest(fractions[:, 0], "uniform").statistic < 1.95 / math.sqrt(rows)
+    odd = samplers.stateless_uniform_16bit([3, 5], tf.constant([1, 2]), tf.float32).numpy()
+    assert odd.shape == (3, 5) and len(np.unique(odd)) == 15
+
+
+@pytest.mark.parametrize("dtype", [tf.float32, tf.float64])
+def test_sample_bernoulli_16bit_keeps_small_probabilities(dtype):
+    """Rows of 125 logits -12 and the logits -8, 0.3, 9; 2¹⁷ rows. Frequencies within 4.5 binomial SE of σ: per
+    column for the last three, pooled over the 2²⁴ draws for -12 (σ = 6.1e-6: about 101 ones, SE 10). Uniforms of
+    16 bits alone, (m + ½)/2¹⁶, would give no ones there, and (m + 1)/2¹⁶ would give 2.5 times too many."""
+    logits = tf.constant([-12.0] * 125 + [-8.0, 0.3, 9.0], dtype)
+    num = 2 ** 17
+    draws = samplers.sample_bernoulli(tf.tile(logits[None], [num, 1]), tf.constant([9, 1]), uniform_bits=16)
+    assert draws.dtype == dtype
+    draws = draws.numpy()
+    frequency = np.concatenate([[draws[:, :125].mean()], draws[:, 125:].mean(0)])
+    counts = np.array([125 * num] + [num] * 3)
+    sigma = tf.sigmoid(logits).numpy().astype(np.float64)[124:]
+    np.testing.assert_array_less(np.abs(frequency - sigma), 4.5 * np.sqrt(sigma * (1 - sigma) / counts))
+    with pytest.raises(ValueError, match="uniform_bits must be 16 or 32"):
+        samplers.sample_bernoulli(logits, tf.constant([1, 1]), uniform_bits=8)
+
+
+def test_sample_bernoulli_16bit_resolves_probabilities_below_float32_uniforms():
+    """Logit -18 (σ = 1.5e-8, below the 2⁻²³ = 1.2e-7 step of float32 uniforms): 2²⁸ draws give a Poisson count of
+    mean 4.1; at most 14 ones (P(more) ≈ 2e-5 under the truth). Float32 uniforms take the value 0 with probability
+    2⁻²³, so they would give a mean of 32 ones."""
+    logits = tf.fill([2 ** 12, 2 ** 12], tf.constant(-18.0))
+    ones = sum(int(tf.reduce_sum(samplers.sample_bernoulli(logits, tf.constant([chunk, 3]), uniform_bits=16)))
+               for chunk in range(16))
+    assert ones <= 14

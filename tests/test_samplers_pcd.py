@@ -53,6 +53,8 @@ def test_initial_state_is_bernoulli_half_and_log_z_is_n_ln2():
     assert not pcd.trainable_variables and len(pcd.variables) == 2
     with pytest.raises(ValueError, match="num_sweeps"):
         samplers.PersistentContrastiveDivergence(3, 3, num_sweeps=0)
+    with pytest.raises(ValueError, match="uniform_bits must be 16 or 32, got 24"):
+        samplers.PersistentContrastiveDivergence(3, 3, uniform_bits=24)
 
 
 def test_second_call_continues_from_the_first_calls_state():
@@ -82,10 +84,12 @@ def test_state_survives_a_checkpoint_round_trip(tmp_path):
     assert np.array_equal(fresh.update(*params, seed=(2, 2)).numpy(), after_save)
 
 
-@pytest.mark.parametrize("kind,n1,n2", ORACLE_CASES)
-def test_pcd_moments_match_exact_enumeration(kind, n1, n2):
+@pytest.mark.parametrize("kind,n1,n2,uniform_bits",
+                         [case + (16,) for case in ORACLE_CASES] + [("hard", 12, 20, 32)])
+def test_pcd_moments_match_exact_enumeration(kind, n1, n2, uniform_bits):
     params = oracle_rbm(kind, n1, n2)
-    pcd = samplers.PersistentContrastiveDivergence(n1, n2, num_chains=NUM_CHAINS, num_sweeps=40, seed=5)
+    pcd = samplers.PersistentContrastiveDivergence(n1, n2, num_chains=NUM_CHAINS, num_sweeps=40, seed=5,
+                                                   uniform_bits=uniform_bits)
     moments = averaged_moments(pcd, params, burn_in_calls=BURN_IN_CALLS[kind], collect_calls=10)
     assert_moments_close(moments, params, NUM_CHAINS)
 
