@@ -28,9 +28,7 @@ NUM_SWEEPS = 40
 @tf.function
 def floor_loop(z1, w, seed, uniform_bits=32):
     def uniform(shape, seed):
-        if uniform_bits == 16:
-            return samplers.stateless_uniform_16bit(tf.constant(shape), seed, tf.float32)
-        return tf.random.stateless_uniform(shape, seed)
+        return samplers.stateless_uniform(tf.constant(shape), seed, tf.float32, uniform_bits)
 
     def body(t, z1):
         seed_right, seed_left = tf.unstack(

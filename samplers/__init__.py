@@ -9,12 +9,13 @@ from samplers.exact import exact_log_prob, exact_log_z, exact_moments
 from samplers.pcd import PersistentContrastiveDivergence
 from samplers.population_annealing import PopulationAnnealing, systematic_resampling_indices, temperatures_for
 from samplers.rbm import (gibbs_chain, gibbs_sweep, left_given_right_logits, log_marginal_left, log_marginal_right,
-                          neg_energy, right_given_left_logits, sample_bernoulli, stateless_uniform_16bit)
+                          neg_energy, right_given_left_logits, sample_bernoulli, stateless_uniform,
+                          stateless_uniform_16bit)
 from samplers.sampler import RBMSampler
 
 __all__ = [
     "PersistentContrastiveDivergence", "PopulationAnnealing", "RBMSampler", "ais_log_z", "exact_log_prob",
     "exact_log_z", "exact_moments", "gibbs_chain", "gibbs_sweep", "left_given_right_logits", "log_marginal_left",
-    "log_marginal_right", "neg_energy", "right_given_left_logits", "sample_bernoulli", "stateless_uniform_16bit",
-    "systematic_resampling_indices", "temperatures_for",
+    "log_marginal_right", "neg_energy", "right_given_left_logits", "sample_bernoulli", "stateless_uniform",
+    "stateless_uniform_16bit", "systematic_resampling_indices", "temperatures_for",
 ]

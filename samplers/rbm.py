@@ -64,19 +64,25 @@ def stateless_uniform_16bit(shape, seed, dtype):
     return (tf.cast(cells, dtype) + tf.cast(fraction, dtype)) * 2.0 ** -16
 
 
-def sample_bernoulli(logits, seed, uniform_bits=32):
-    """Independent draws z = 1[u < σ(logits)], in the dtype of `logits`, with P(z = 1) = σ(logits).
+def stateless_uniform(shape, seed, dtype, uniform_bits=32):
+    """U[0, 1) draws of `shape` in `dtype`.
 
-    `uniform_bits=32`: u from `tf.random.stateless_uniform`, one 32-bit Philox word per draw (resolution 2⁻²³).
-    `uniform_bits=16`: u from `stateless_uniform_16bit`, half a word per draw and one word per row (resolution
-    2⁻²⁴); draws within a row are then not exactly independent, their covariance is at most 2⁻³⁴.
+    `uniform_bits=32`: `tf.random.stateless_uniform`, one 32-bit Philox word per draw (values k·2⁻²³ in float32).
+    `uniform_bits=16`: `stateless_uniform_16bit`, half a word per draw and one word per row (probabilities resolved
+    down to 2⁻³⁹); draws within a row are then not exactly independent, their indicators' covariance is at most
+    2⁻³⁴.
     """
     if uniform_bits == 16:
-        uniform = stateless_uniform_16bit(tf.shape(logits), seed, logits.dtype)
-    elif uniform_bits == 32:
-        uniform = tf.random.stateless_uniform(tf.shape(logits), seed, dtype=logits.dtype)
-    else:
-        raise ValueError(f"sample_bernoulli: uniform_bits must be 16 or 32, got {uniform_bits!r}")
+        return stateless_uniform_16bit(shape, seed, dtype)
+    if uniform_bits == 32:
+        return tf.random.stateless_uniform(shape, seed, dtype=dtype)
+    raise ValueError(f"stateless_uniform: uniform_bits must be 16 or 32, got {uniform_bits!r}")
+
+
+def sample_bernoulli(logits, seed, uniform_bits=32):
+    """Draws z = 1[u < σ(logits)], in the dtype of `logits`, with P(z = 1) = σ(logits) and u from
+    `stateless_uniform(..., uniform_bits)`."""
+    uniform = stateless_uniform(tf.shape(logits), seed, logits.dtype, uniform_bits)
     return tf.cast(uniform < tf.sigmoid(logits), logits.dtype)
 
 

@@ -2,9 +2,9 @@
 
 A sampler holds `samples`, a non-trainable variable [S, n1 + n2] of 0/1 states (left units first, initialised
 Bernoulli(0.5) from the constructor seed), `uniform_bits`, the precision of the uniforms of its Gibbs sweeps
-(16 by default, 32 for float32 uniforms; `samplers.rbm.sample_bernoulli`), and `log_z`, a non-trainable scalar
-variable initialised to (n1 + n2) ln 2, the log partition function of the zero (uniform) RBM. `update` advances the state with the given
-parameters; subclasses say how. `training_log_z` is the surrogate of protocol §6.2:
+(16 by default, 32 for float32 uniforms; `samplers.rbm.stateless_uniform`), and `log_z`, a non-trainable scalar
+variable initialised to (n1 + n2) ln 2, the log partition function of the zero (uniform) RBM. `update` advances
+the state with the given parameters; subclasses say how. `training_log_z` is the surrogate of protocol §6.2:
 
     sg(log_z) + mean_s(-E_θ(sg(z_s))) - sg(mean_s(-E_θ(z_s))),
 

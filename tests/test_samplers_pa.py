@@ -2,10 +2,10 @@
 
 PA has no standard error of its own, so log Z is checked over R = 16 independent runs: the mean error must lie
 within t · sd / √R of zero, with sd the sample standard deviation and t = 4.07 the two-sided 0.1 % quantile of
-Student's t with R − 1 degrees of freedom (a false-failure rate of 0.1 %). Moments use the bound of tests/test_samplers_pcd.py: in persistent mode
-with fixed parameters the incremental weights are exactly zero, systematic resampling is then a permutation, and the
-particles are independent Gibbs chains. The anneal already starts them near the target, so the burn-in is shorter
-than PCD's (400 sweeps on the hard RBMs).
+Student's t with R − 1 degrees of freedom (a false-failure rate of 0.1 %). Moments use the bound of
+tests/test_samplers_pcd.py: in persistent mode with fixed parameters the incremental weights are exactly zero,
+systematic resampling is then a permutation, and the particles are independent Gibbs chains. The anneal already
+starts them near the target, so the burn-in is shorter than PCD's (400 sweeps on the hard RBMs).
 """
 import numpy as np
 import pytest
