@@ -19,7 +19,7 @@ Two modes (docs/benchmarks-samplers.md has the measurements behind the default):
 """
 import tensorflow as tf
 
-from samplers.rbm import gibbs_chain, left_given_right_logits, sample_bernoulli
+from samplers.rbm import left_given_right_logits, right_given_left_logits, sample_bernoulli
 from samplers.sampler import RBMSampler
 
 
@@ -94,40 +94,48 @@ class PopulationAnnealing(RBMSampler):
     def _anneal(self, z1, log_z, start, target, seed):
         """Anneals the population z1 from θ_from = `start` (None: the zero RBM) to `target`; returns (z1, z2, log Z).
 
-        With θ_k = θ_from + s_k Δθ the right-side logits are A + s_k D, A = b2_from + z1 w_from (zero from the zero
-        RBM) and D = Δb2 + z1 Δw, so both F_{θ_k} and F_{θ_{k-1}} and the first z2 draw share two matmuls.
+        One tf.while_loop runs all `num_sweeps` sweeps (on CPU a loop nested per temperature cost more). The sweep
+        that opens temperature k reweights and resamples first, then draws z2 from the resampled logits at θ_k.
+        Persistent: one matmul z1 [w_{k-1}, w_k - w_{k-1}] plus the matching biases gives the right-side logits at
+        θ_{k-1} and their change, so log w_s is exactly zero when θ_k = θ_{k-1}. Re-anneal: θ_j = (j/K) θ_to, so
+        one matmul z1 w_to + b2_to gives both logits up to a factor.
         """
-        b1, b2, w = target
-        if start is not None:
-            b1_from, b2_from, w_from = (tf.convert_to_tensor(v) for v in start)
-            b1, b2, w = b1 - b1_from, b2 - b2_from, w - w_from
-        steps = self.num_temperatures
+        reanneal = start is None
+        start = [tf.zeros_like(p) for p in target] if reanneal else [tf.convert_to_tensor(p) for p in start]
+        delta = [t - s for s, t in zip(start, target)]
+        spt, right = self.sweeps_per_temperature, self.right_size
         log_num = tf.math.log(tf.cast(self.num_particles, tf.float64))
+        seed_resample, seed_sweeps = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
 
-        def step(k, z1, z2, log_z):
-            seed_resample, seed_right, seed_left, seed_rest = tf.unstack(
-                tf.random.experimental.stateless_split(tf.random.experimental.stateless_fold_in(seed, k), 4))
-            s_prev = tf.cast(k - 1, self.dtype) / steps
-            s_now = tf.cast(k, self.dtype) / steps
-            direction = tf.nn.bias_add(tf.matmul(z1, w), b2)
-            logits_prev, logits_now = s_prev * direction, s_now * direction
-            b1_now, w_now = s_now * b1, s_now * w
-            if start is not None:
-                anchor = tf.nn.bias_add(tf.matmul(z1, w_from), b2_from)
-                logits_prev, logits_now = anchor + logits_prev, anchor + logits_now
-                b1_now, w_now = b1_from + b1_now, w_from + w_now
-            log_weights = ((s_now - s_prev) * tf.reduce_sum(z1 * b1, -1)
-                           + tf.reduce_sum(tf.nn.softplus(logits_now) - tf.nn.softplus(logits_prev), -1))
+        def reweight_resample(t, z1, log_z, b1_prev, b2_prev, w_prev):
+            k = t // spt + 1
+            step_prev, step = (tf.cast(j, self.dtype) / self.num_temperatures for j in (k - 1, k))
+            b1, b2, w = (p + step * d for p, d in zip(start, delta))
+            if reanneal:  # θ_j = (j/K) θ_to: the logits at θ_{k-1} and θ_k are multiples of z1 w_to + b2_to
+                logits_to = right_given_left_logits(z1, target[1], target[2])
+                logits_prev, logits = step_prev * logits_to, step * logits_to
+            else:
+                logits_prev, logits_change = tf.split(tf.nn.bias_add(
+                    tf.matmul(z1, tf.concat([w_prev, w - w_prev], 1)), tf.concat([b2_prev, b2 - b2_prev], 0)), 2, 1)
+                logits = logits_prev + logits_change
+            log_weights = (tf.linalg.matvec(z1, b1 - b1_prev)
+                           + tf.reduce_sum(tf.nn.softplus(logits) - tf.nn.softplus(logits_prev), -1))
             log_z += tf.reduce_logsumexp(tf.cast(log_weights, tf.float64)) - log_num
-            ancestors = systematic_resampling_indices(log_weights, seed_resample)
-            z2 = sample_bernoulli(tf.gather(logits_now, ancestors), seed_right, self.uniform_bits)
-            z1 = sample_bernoulli(left_given_right_logits(z2, b1_now, w_now), seed_left, self.uniform_bits)
-            if self.sweeps_per_temperature > 1:
-                b2_now = s_now * b2 if start is None else b2_from + s_now * b2
-                z1, z2 = gibbs_chain(z1, b1_now, b2_now, w_now, self.sweeps_per_temperature - 1, seed_rest,
-                                     self.uniform_bits)
-            return k + 1, z1, z2, log_z
+            ancestors = systematic_resampling_indices(
+                log_weights, tf.random.experimental.stateless_fold_in(seed_resample, k))
+            return tf.gather(logits, ancestors), log_z, b1, b2, w
 
-        z2 = tf.zeros([self.num_particles, self.right_size], self.dtype)
-        _, z1, z2, log_z = tf.while_loop(lambda k, *_: k <= steps, step, (tf.constant(1), z1, z2, log_z))
+        def sweep(t, z1, z2, log_z, b1, b2, w):
+            right_logits, log_z, b1, b2, w = tf.cond(
+                t % spt == 0, lambda: reweight_resample(t, z1, log_z, b1, b2, w),
+                lambda: (right_given_left_logits(z1, b2, w), log_z, b1, b2, w))
+            seed_right, seed_left = tf.unstack(tf.random.experimental.stateless_split(
+                tf.random.experimental.stateless_fold_in(seed_sweeps, t), 2))
+            z2 = sample_bernoulli(right_logits, seed_right, self.uniform_bits)
+            z1 = sample_bernoulli(left_given_right_logits(z2, b1, w), seed_left, self.uniform_bits)
+            return t + 1, z1, z2, log_z, b1, b2, w
+
+        z2 = tf.zeros([self.num_particles, right], self.dtype)
+        _, z1, z2, log_z, *_ = tf.while_loop(lambda t, *_: t < self.num_sweeps, sweep,
+                                             (tf.constant(0), z1, z2, log_z, *start))
         return z1, z2, log_z
