@@ -15,7 +15,7 @@ class FusedAdam(tf.keras.optimizers.Adam):
     """Keras Adam whose update is TensorFlow's fused `ResourceApplyAdam` kernel: one op per variable instead of
     about ten, with Keras Adam's slots (and so its checkpoint layout). At step t, with gradient g,
 
-        m ← β1 m + (1 - β1) g,    v ← β2 v + (1 - β2) g²,    θ ← θ - lr √(1 - β2^t) / (1 - β1^t) · m / (√v + ε),
+        m ← β1 m + (1 - β1) g,   v ← β2 v + (1 - β2) g²,   θ ← θ - lr √(1 - β2^t) / (1 - β1^t) · m / (√v + ε),
 
     the update of the original's `tf.train.AdamOptimizer(epsilon=1e-3)` (protocol §9).
     """
