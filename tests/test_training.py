@@ -31,7 +31,7 @@ def test_non_finite_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(
 
 def test_fused_adam_follows_the_closed_form_adam_update_under_a_piecewise_schedule():
     """θ ← θ - lr_t √(1 - β2^t) / (1 - β1^t) · m / (√v + ε) with the moving moments m, v, in float64, for a
-    rate that changes between steps; the slots are Keras Adam's."""
+    rate that changes between steps."""
     rng = np.random.default_rng(3)
     shapes, steps, epsilon, beta_1, beta_2 = [(3, 4), (4,)], 6, 1e-3, 0.9, 0.999
     rates = tf.keras.optimizers.schedules.PiecewiseConstantDecay([2, 4], [3e-3, 1e-2, 1e-3])
