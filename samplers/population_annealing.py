@@ -19,7 +19,7 @@ Two modes (docs/benchmarks-samplers.md has the measurements behind the default):
 """
 import tensorflow as tf
 
-from samplers.rbm import left_given_right_logits, right_given_left_logits, sample_bernoulli
+from samplers.rbm import gibbs_sweep_from_right_logits, right_given_left_logits, sample_bernoulli
 from samplers.sampler import RBMSampler
 
 
@@ -129,10 +129,9 @@ class PopulationAnnealing(RBMSampler):
             right_logits, log_z, b1, b2, w = tf.cond(
                 t % spt == 0, lambda: reweight_resample(t, z1, log_z, b1, b2, w),
                 lambda: (right_given_left_logits(z1, b2, w), log_z, b1, b2, w))
-            seed_right, seed_left = tf.unstack(tf.random.experimental.stateless_split(
-                tf.random.experimental.stateless_fold_in(seed_sweeps, t), 2))
-            z2 = sample_bernoulli(right_logits, seed_right, self.uniform_bits)
-            z1 = sample_bernoulli(left_given_right_logits(z2, b1, w), seed_left, self.uniform_bits)
+            z1, z2 = gibbs_sweep_from_right_logits(right_logits, b1, w,
+                                                   tf.random.experimental.stateless_fold_in(seed_sweeps, t),
+                                                   self.uniform_bits)
             return t + 1, z1, z2, log_z, b1, b2, w
 
         z2 = tf.zeros([self.num_particles, right], self.dtype)

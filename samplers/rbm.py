@@ -96,8 +96,14 @@ def gibbs_sweep(z1, z2, b1, b2, w, seed, inverse_temperature=1.0, uniform_bits=1
     if not (isinstance(inverse_temperature, (int, float)) and inverse_temperature == 1.0):
         beta = tf.cast(inverse_temperature, w.dtype)
         b1, b2, w = beta * b1, beta * b2, beta * w
+    return gibbs_sweep_from_right_logits(right_given_left_logits(z1, b2, w), b1, w, seed, uniform_bits)
+
+
+def gibbs_sweep_from_right_logits(right_logits, b1, w, seed, uniform_bits=16):
+    """The sweep of `gibbs_sweep` given the logits of p(z2 | z1): z2 ~ Bernoulli(σ(right_logits)), then
+    z1 ~ p(z1 | z2); returns (z1, z2). Population annealing passes resampled logits here."""
     seed_right, seed_left = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
-    z2 = sample_bernoulli(right_given_left_logits(z1, b2, w), seed_right, uniform_bits)
+    z2 = sample_bernoulli(right_logits, seed_right, uniform_bits)
     z1 = sample_bernoulli(left_given_right_logits(z2, b1, w), seed_left, uniform_bits)
     return z1, z2
 
