@@ -40,13 +40,15 @@ flags.DEFINE_integer("ais_num_chains", 1024, "AIS chains for the evaluation log 
 flags.DEFINE_integer("eval_every", None, "Steps between evaluations; default 20000 (10000 for runs of <= 1e5 steps).")
 flags.DEFINE_integer("val_iw_samples", 100, "Importance samples per image in the periodic evaluations.")
 flags.DEFINE_integer("seed", 1, "Seed of every random stream (data order, noise, samplers).")
+flags.DEFINE_integer("mean_field_iterations", 5, "Mean-field updates of the DVAE# marginal prior (paper: 5).")
 flags.DEFINE_integer("summary_every", 1000, "Steps between training summaries and latest-checkpoint saves.")
 flags.DEFINE_boolean("resume", True, "Continue the run found in the log directory (same configuration only).")
 
 FLAGS = flags.FLAGS
 CONFIG_FLAGS = ("dataset", "struct", "baseline", "k", "qupa", "beta", "num_train_iter", "train_batchsize",
                 "eval_batchsize", "eval_iw_samples", "val_iw_samples", "eval_every", "base_lr", "input_size",
-                "sampler_chains", "sampler_sweeps", "ais_num_betas", "ais_num_chains", "seed")
+                "sampler_chains", "sampler_sweeps", "ais_num_betas", "ais_num_chains", "seed",
+                "mean_field_iterations")
 
 
 def parse_flags(argv):

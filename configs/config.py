@@ -30,6 +30,7 @@ class Config:
     ais_num_betas: int = 1000
     ais_num_chains: int = 1024
     seed: int = 1
+    mean_field_iterations: int = paper.MEAN_FIELD_ITERATIONS
 
     @property
     def structure(self):
@@ -77,7 +78,8 @@ def _check_choice(flag, value, choices):
 def make_config(dataset="binarized_mnist", struct="2-layer-nonlin", baseline="dvaes_power", k=1, qupa=True,
                 beta=None, num_train_iter=1000000, train_batchsize=100, eval_batchsize=None,
                 eval_iw_samples=None, val_iw_samples=None, eval_every=None, base_lr=3e-3, input_size=784,
-                sampler_chains=1000, sampler_sweeps=40, ais_num_betas=None, ais_num_chains=None, seed=1):
+                sampler_chains=1000, sampler_sweeps=40, ais_num_betas=None, ais_num_chains=None, seed=1,
+                mean_field_iterations=paper.MEAN_FIELD_ITERATIONS):
     """Validates the choices and fills in the paper's values for everything left as None.
 
     `beta` overrides only β; the evaluation batch size stays the dataset's (the original lost it when
@@ -97,7 +99,8 @@ def make_config(dataset="binarized_mnist", struct="2-layer-nonlin", baseline="dv
         eval_every=eval_every or paper.default_eval_every(num_train_iter),
         base_lr=base_lr, input_size=input_size, sampler_chains=sampler_chains, sampler_sweeps=sampler_sweeps,
         ais_num_betas=ais_num_betas or evaluation.ais_num_betas,
-        ais_num_chains=ais_num_chains or evaluation.ais_num_chains, seed=seed)
+        ais_num_chains=ais_num_chains or evaluation.ais_num_chains, seed=seed,
+        mean_field_iterations=mean_field_iterations)
     validate(config)
     return config
 
@@ -105,7 +108,7 @@ def make_config(dataset="binarized_mnist", struct="2-layer-nonlin", baseline="dv
 def validate(config):
     """Range checks that need no data; the data-dependent check (eval batch size divides the sets) is in data/."""
     positive = ("k", "num_train_iter", "train_batchsize", "eval_batchsize", "eval_iw_samples", "val_iw_samples",
-                "eval_every", "sampler_chains", "sampler_sweeps", "ais_num_chains")
+                "eval_every", "sampler_chains", "sampler_sweeps", "ais_num_chains", "mean_field_iterations")
     for name in positive:
         value = getattr(config, name)
         _require(isinstance(value, int) and value >= 1, f"--{name}={value} must be an integer >= 1")

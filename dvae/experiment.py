@@ -5,8 +5,10 @@ is written; a run directory holding a different configuration is refused.
 """
 import dataclasses
 import json
+import os
 import pathlib
 import platform
+import subprocess
 import sys
 import time
 
@@ -14,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 import data
+import configs
 from dvae import evaluation, model as model_lib, summaries, training
 
 CONFIG_FILE, RESULTS_FILE = "config.json", "results.json"
@@ -60,7 +63,7 @@ def _check_run_dir(run_dir, config, resume):
     saved = run_dir / CONFIG_FILE
     if not saved.exists():
         return
-    previous = json.loads(saved.read_text())
+    previous = {**configs.Config().to_dict(), **json.loads(saved.read_text())}  # fields added later: defaults
     changed = sorted(k for k, v in config.to_dict().items() if previous.get(k) != v)
     if changed:
         details = ", ".join(f"{k}: {previous.get(k)!r} -> {getattr(config, k)!r}" for k in changed)
@@ -104,7 +107,8 @@ def _train(run, writer, evaluator):
                      f"{trainer.latest.latest_checkpoint}.")
         progress.update(step, values)
         if step % run.summary_every == 0:
-            writer.scalars({**{k: float(v) for k, v in values.items()}, **progress.rates(step)}, step=step)
+            writer.scalars({**{k: float(v) for k, v in values.items()}, **progress.rates(step),
+                            **_prior_diagnostics(run)}, step=step)
             writer.images(_image_summaries(run), step=step)
         if step % config.eval_every == 0 or step == config.num_train_iter:
             _periodic_evaluation(run, writer, evaluator)
@@ -120,27 +124,37 @@ def _image_summaries(run):
     return {"recon": stacked, "generated_sample": summaries.image_grid(run.model.prior_sample_means(100).numpy())}
 
 
-def _estimate_log_z(run, writer):
+def _prior_diagnostics(run):
+    """σ_max(W) and the mean-field fixed-point distance on the first 100 validation images, with a seed of its
+    own (the training random stream is untouched)."""
+    x = tf.constant(run.dataset.valid[:100].astype(np.float32))
+    seed = tf.constant([run.config.seed, 1 << 20], tf.int64)
+    return {f"diagnostics/{name}": value for name, value in run.model.prior_diagnostics(x, seed).items()}
+
+
+def _estimate_log_z(run, writer, step, prefix="log_z/"):
     config = run.config
     seed = run.trainer.rng.make_seeds(1)[:, 0]
     log_z, stderr = run.model.rbm.estimate_log_z(config.ais_num_betas, config.ais_num_chains, seed)
     print(f"Estimated log partition function with AIS: {float(log_z):.4f} ± {float(stderr):.4f}", flush=True)
-    writer.scalars({"log_z/ais": float(log_z), "log_z/ais_stderr": float(stderr)}, step=run.trainer.step)
+    writer.scalars({f"{prefix}ais": float(log_z), f"{prefix}ais_stderr": float(stderr)}, step=step)
 
 
-def _evaluate_splits(run, evaluator, test_samples):
+def _evaluate_splits(run, evaluator, test_samples, prefix=""):
+    """Validation and test bounds as TensorBoard scalars, and the test NLL's Monte-Carlo standard error."""
     config, rng = run.config, run.trainer.rng
     val = evaluator.evaluate(run.dataset.valid, config.eval_batchsize, config.val_iw_samples, rng)
     test = evaluator.evaluate(run.dataset.test, config.eval_batchsize, test_samples, rng)
-    return {"val/neg_elbo": val["neg_elbo"], "test/neg_elbo": test["neg_elbo"],
-            "val/neg_ll": val["neg_ll"], "test/neg_ll": test["neg_ll"]}
+    metrics = {f"{prefix}val/neg_elbo": val["neg_elbo"], f"{prefix}test/neg_elbo": test["neg_elbo"],
+               f"{prefix}val/neg_ll": val["neg_ll"], f"{prefix}test/neg_ll": test["neg_ll"]}
+    return metrics, test["neg_ll_mc_stderr"]
 
 
 def _periodic_evaluation(run, writer, evaluator):
     """AIS, then validation and test with k = val_iw_samples; saves the best-validation model (§10.3)."""
     trainer = run.trainer
-    _estimate_log_z(run, writer)
-    metrics = _evaluate_splits(run, evaluator, run.config.val_iw_samples)
+    _estimate_log_z(run, writer, trainer.step)
+    metrics, _ = _evaluate_splits(run, evaluator, run.config.val_iw_samples)
     writer.scalars(metrics, step=trainer.step)
     print(f"Step {trainer.step}: val ELBO = {metrics['val/neg_elbo']:.3f} test ELBO = {metrics['test/neg_elbo']:.3f}"
           f", val NLL = {metrics['val/neg_ll']:.3f}, test NLL = {metrics['test/neg_ll']:.3f}", flush=True)
@@ -149,22 +163,28 @@ def _periodic_evaluation(run, writer, evaluator):
 
 
 def _final_evaluation(run, writer, evaluator):
-    """Restores the best-validation model, re-runs AIS, tests with `eval_iw_samples` samples (§10.3)."""
+    """Restores the best-validation model, re-runs AIS, tests with `eval_iw_samples` samples (§10.3); its values
+    go to TensorBoard under `final/` at the last step, apart from the periodic curves."""
     config, trainer = run.config, run.trainer
     train_seconds, final_step = float(trainer.wall_time), trainer.step
     started = time.perf_counter()
     trainer.restore_best()
     best_step = int(trainer.best_step)
-    _estimate_log_z(run, writer)
-    metrics = _evaluate_splits(run, evaluator, config.eval_iw_samples)
-    writer.scalars(metrics, step=config.num_train_iter)
-    results = {"metrics": metrics, "best_step": best_step, "final_step": final_step,
-               "log_z": float(run.model.rbm.log_z), "log_z_stderr": float(run.model.rbm.log_z_stderr),
+    _estimate_log_z(run, writer, config.num_train_iter, prefix="final/log_z_")
+    metrics, test_stderr = _evaluate_splits(run, evaluator, config.eval_iw_samples, prefix="final/")
+    diagnostics = _prior_diagnostics(run)
+    writer.scalars({**metrics, "final/test_neg_ll_mc_stderr": test_stderr, **diagnostics},
+                   step=config.num_train_iter)
+    metrics = {name.removeprefix("final/"): value for name, value in metrics.items()}
+    results = {"metrics": metrics, "test_neg_ll_mc_stderr": test_stderr, "best_step": best_step,
+               "final_step": final_step, "log_z": float(run.model.rbm.log_z),
+               "log_z_stderr": float(run.model.rbm.log_z_stderr), "diagnostics": diagnostics,
                "train_seconds": train_seconds, "final_eval_seconds": time.perf_counter() - started,
-               "config": config.to_dict(), "versions": _versions()}
+               "config": config.to_dict(), "versions": _versions(), "provenance": _provenance()}
     (run.run_dir / RESULTS_FILE).write_text(json.dumps(results, indent=2, sort_keys=True))
     print(f"Final (best step {best_step}, {config.eval_iw_samples} samples): test NLL = "
-          f"{metrics['test/neg_ll']:.3f}, val NLL = {metrics['val/neg_ll']:.3f}", flush=True)
+          f"{metrics['test/neg_ll']:.3f} ± {test_stderr:.3f} (Monte-Carlo), val NLL = "
+          f"{metrics['val/neg_ll']:.3f}", flush=True)
     return results
 
 
@@ -172,6 +192,23 @@ def _versions():
     import tensorflow_probability as tfp
     return {"python": platform.python_version(), "tensorflow": tf.__version__,
             "tensorflow_probability": tfp.__version__, "numpy": np.__version__}
+
+
+def _provenance():
+    """The code's git commit (and whether the tree differed from it), the command line and the machine."""
+    source = pathlib.Path(__file__).resolve().parent.parent
+
+    def git(*args):
+        try:
+            return subprocess.run(["git", "-C", str(source), *args], capture_output=True, text=True,
+                                  timeout=30).stdout.strip() or None
+        except (OSError, subprocess.SubprocessError):
+            return None
+    commit = git("rev-parse", "HEAD")
+    return {"git_commit": commit, "git_dirty": bool(git("status", "--porcelain", "--untracked-files=no"))
+            if commit else None, "command": [sys.executable, *sys.argv], "host": platform.node(),
+            "cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
+            "gpus": [device.name for device in tf.config.list_physical_devices("GPU")]}
 
 
 class Progress:

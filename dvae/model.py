@@ -107,7 +107,8 @@ class DiscreteVAE(tf.Module):
         side = structure.rbm_side
         self.rbm = priors.RBMPrior(side, side, prior_sampler(config, side, **(sampler_options or {})))
         self.kernel = KERNELS[self.spec.smoothing](config.beta) if self.spec.smoothing in KERNELS else None
-        self.relaxed_prior = {"marginal": lambda: priors.MeanFieldMarginalPrior(self.rbm, self.kernel),
+        self.relaxed_prior = {"marginal": lambda: priors.MeanFieldMarginalPrior(
+                                  self.rbm, self.kernel, iterations=config.mean_field_iterations),
                               "gaussian_integral": lambda: priors.GaussianIntegralPrior(self.rbm, config.beta),
                               "rbm": lambda: None}[self.spec.prior]()
 
@@ -214,6 +215,15 @@ class DiscreteVAE(tf.Module):
         z = self.rbm.samples()[:num]
         logits = self.decoder(z, training=False) + self.train_bias
         return tf.sigmoid(logits)
+
+    def prior_diagnostics(self, x, seed):
+        """σ_max(W) and, for the mean-field marginal prior, the distance of its iterations from their fixed point
+        at relaxed posterior samples of the images x (moving-average batch norm; changes no state)."""
+        values = {"rbm/max_singular_value": self.rbm.max_singular_value()}
+        if isinstance(self.relaxed_prior, priors.MeanFieldMarginalPrior):
+            _, zetas = self.encoder(self._centered(x), self._relaxed_posterior, seed, training=False)
+            values.update(self.relaxed_prior.fixed_point_diagnostics(tf.concat(zetas, -1)))
+        return {name: float(value) for name, value in values.items()}
 
     def smoothing_summaries(self):
         summaries = {"beta": self.config.beta}

@@ -64,6 +64,10 @@ class RBMPrior(tf.Module):
     def decayed_variables(self):
         return [self.w]
 
+    def max_singular_value(self):
+        """σ_max(W), the largest singular value of the couplings (a diagnostic; no gradient)."""
+        return tf.linalg.svd(tf.stop_gradient(self.w), compute_uv=False)[0]
+
 
 class MeanFieldMarginalPrior(tf.Module):
     """DVAE# relaxed prior for an overlapping smoothing r(ζ|z) (protocol §6.8, DVAE# §4).
@@ -99,6 +103,42 @@ class MeanFieldMarginalPrior(tf.Module):
                           + tf.reduce_sum(tf.matmul(m1, rbm.w) * m2, -1)
                           + tf.reduce_sum(self.kernel.log_pdf(zeta), -1))
         return neg_energy_aug + tf.stop_gradient(_bernoulli_entropy(m1) + _bernoulli_entropy(m2)) - log_z_hat
+
+    def fixed_point_diagnostics(self, zeta, max_iterations=2000, tolerance=1e-7):
+        """How far the prior's `iterations` mean-field updates are from their fixed point, per row of zeta, in
+        float64: `residual` = ‖m(T+1) − m(T)‖_∞ (one more update), `log_z_gap` = log Z_MF(m*) − log Z_MF(m(T))
+        ≥ 0, where m* is the fixed point reached by iterating until the residual is below `tolerance` and
+        log Z_MF(m) = a₁ᵀm₁ + a₂ᵀm₂ + m₁ᵀWm₂ + H(m₁) + H(m₂). The envelope-theorem gradient of `log_prob` assumes
+        both are zero. Returns the maximum and mean over rows of each."""
+        rbm = self.rbm
+        w = tf.cast(rbm.w, tf.float64)
+        bias1, bias2 = rbm.split(tf.cast(self.kernel.log_ratio(zeta), tf.float64))
+        a1, a2 = tf.cast(rbm.b1, tf.float64) + bias1, tf.cast(rbm.b2, tf.float64) + bias2
+
+        def update(m1):
+            m2 = tf.sigmoid(tf.matmul(m1, w) + a2)
+            return tf.sigmoid(tf.matmul(m2, w, transpose_b=True) + a1), m2
+
+        def log_z_mf(m1, m2):
+            return (tf.reduce_sum(a1 * m1, -1) + tf.reduce_sum(a2 * m2, -1)
+                    + tf.reduce_sum(tf.matmul(m1, w) * m2, -1) + _bernoulli_entropy(m1) + _bernoulli_entropy(m2))
+
+        m1 = tf.fill(tf.shape(a1), tf.constant(0.5, tf.float64))
+        for _ in range(self.iterations):
+            m1, m2 = update(m1)
+        next_m1, next_m2 = update(m1)
+        residual = tf.maximum(tf.reduce_max(tf.abs(next_m1 - m1), -1), tf.reduce_max(tf.abs(next_m2 - m2), -1))
+        at_t = log_z_mf(m1, m2)
+        fixed1, fixed2 = next_m1, next_m2
+        for _ in range(max_iterations):
+            new1, new2 = update(fixed1)
+            change = tf.reduce_max(tf.abs(new1 - fixed1))
+            fixed1, fixed2 = new1, new2
+            if change < tolerance:
+                break
+        gap = log_z_mf(fixed1, fixed2) - at_t
+        return {"mean_field/residual_max": tf.reduce_max(residual), "mean_field/residual_mean": tf.reduce_mean(residual),
+                "mean_field/log_z_gap_max": tf.reduce_max(gap), "mean_field/log_z_gap_mean": tf.reduce_mean(gap)}
 
     def summaries(self, zeta):
         b = self.kernel.log_ratio(zeta)
