@@ -7,7 +7,7 @@ import pytest
 import configs
 from configs import paper
 
-PROTOCOL = pathlib.Path(__file__).resolve().parents[2] / "shared" / "reference" / "original-protocol.md"
+PROTOCOL = pathlib.Path(__file__).resolve().parents[1] / "docs" / "PROTOCOL.md"
 
 
 def _beta_tables_from_protocol():
