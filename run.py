@@ -60,19 +60,25 @@ def parse_flags(argv):
 
 
 def main(argv):
+    """Exit status: 0 when the run is finished, 1 for an error (one line on stderr), 128 + N after signal N
+    stopped the run with its state saved (130 for Ctrl-C, 143 for SIGTERM)."""
     del argv
     logging.set_verbosity(logging.WARNING)
     try:
         config = configs.make_config(**{name: FLAGS[name].value for name in CONFIG_FLAGS})
+        configs.check_range("summary_every", FLAGS.summary_every)
     except configs.ConfigError as error:
         sys.exit(f"run.py: error: {error}")
-    from dvae import experiment  # TensorFlow is imported only once the flags are known to be valid
+    from dvae import experiment, interrupts  # TensorFlow is imported only once the flags are known to be valid
     try:
-        run = experiment.prepare(config, log_dir=FLAGS.log_dir, data_dir=FLAGS.data_dir, resume=FLAGS.resume,
-                                 summary_every=FLAGS.summary_every)
-    except experiment.SetupError as error:
+        with experiment.prepare(config, log_dir=FLAGS.log_dir, data_dir=FLAGS.data_dir, resume=FLAGS.resume,
+                                summary_every=FLAGS.summary_every) as run:
+            experiment.train_and_evaluate(run)
+    except (experiment.SetupError, experiment.RunError) as error:
         sys.exit(f"run.py: error: {error}")
-    experiment.train_and_evaluate(run)
+    except interrupts.Interrupted as stop:
+        print(stop, file=sys.stderr, flush=True)
+        sys.exit(stop.exit_status)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
 """The paper's tables and protocol as data, and the flags-to-configuration function."""
-from configs.config import Config, ConfigError, make_config, validate
+from configs.config import Config, ConfigError, check_range, make_config, validate
 from configs.paper import (BASELINES, BASELINE_SPECS, DATASETS, EVALUATION, STRUCTS, STRUCTURES, TRAINING,
                            paper_beta)

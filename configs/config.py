@@ -1,5 +1,6 @@
 """One function turns the command-line choices into the full, validated run configuration."""
 import dataclasses
+import math
 
 from configs import paper
 
@@ -75,12 +76,39 @@ def _check_choice(flag, value, choices):
     _require(value in choices, f"--{flag}={value!r} is not a valid choice; choose one of: {', '.join(choices)}")
 
 
+# The range of every numeric flag, in one table: integers with their smallest allowed value, and floats that must be
+# finite and positive. Every flag is checked before anything is written.
+INTEGER_MINIMUM = {
+    "k": 1, "num_train_iter": 1, "train_batchsize": 1, "eval_batchsize": 1, "eval_iw_samples": 1,
+    "val_iw_samples": 1, "eval_every": 1, "sampler_chains": 1, "sampler_sweeps": 1,
+    "ais_num_betas": 2,   # both ends of the inverse-temperature path [0, 1]
+    "ais_num_chains": 2,  # a standard error needs two chains
+    "seed": 0, "mean_field_iterations": 1, "summary_every": 1, "input_size": 784,
+}
+INTEGER_MAXIMUM = {"input_size": 784}  # both datasets have 28 × 28 pixels
+POSITIVE_FLOATS = ("beta", "base_lr")
+
+
+def check_range(name, value):
+    """Raises ConfigError (one line naming the flag) if `value` is outside the range of flag `name`."""
+    if name in POSITIVE_FLOATS:
+        _require(isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+                 and value > 0, f"--{name}={value} must be a finite number > 0")
+        return
+    lowest, highest = INTEGER_MINIMUM[name], INTEGER_MAXIMUM.get(name)
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    if highest is not None and highest == lowest:
+        _require(is_int and value == lowest, f"--{name}={value} must be {lowest}")
+    _require(is_int and value >= lowest, f"--{name}={value} must be an integer >= {lowest}")
+
+
 def make_config(dataset="binarized_mnist", struct="2-layer-nonlin", baseline="dvaes_power", k=1, qupa=True,
                 beta=None, num_train_iter=1000000, train_batchsize=100, eval_batchsize=None,
                 eval_iw_samples=None, val_iw_samples=None, eval_every=None, base_lr=3e-3, input_size=784,
                 sampler_chains=1000, sampler_sweeps=40, ais_num_betas=None, ais_num_chains=None, seed=1,
                 mean_field_iterations=paper.MEAN_FIELD_ITERATIONS):
-    """Validates the choices and fills in the paper's values for everything left as None.
+    """Validates the choices and fills in the paper's values for everything left as None (never for 0, which is
+    out of range like any other bad value).
 
     `beta` overrides only β; the evaluation batch size stays the dataset's (the original lost it when
     `--beta` was given, protocol §12 item 1). Raises ConfigError with a one-line message.
@@ -89,17 +117,20 @@ def make_config(dataset="binarized_mnist", struct="2-layer-nonlin", baseline="dv
     _check_choice("struct", struct, paper.STRUCTS)
     _check_choice("baseline", baseline, paper.BASELINES)
     evaluation = paper.EVALUATION
+
+    def given(value, default):
+        return default if value is None else value
     config = Config(
         dataset=dataset, struct=struct, baseline=baseline, k=k, qupa=bool(qupa),
-        beta=float(beta) if beta is not None else paper.paper_beta(dataset, struct, baseline),
+        beta=given(beta, paper.paper_beta(dataset, struct, baseline)),
         num_train_iter=num_train_iter, train_batchsize=train_batchsize,
-        eval_batchsize=eval_batchsize or dict(evaluation.eval_batch_size)[dataset],
-        eval_iw_samples=eval_iw_samples or evaluation.final_iw_samples,
-        val_iw_samples=val_iw_samples or evaluation.val_iw_samples,
-        eval_every=eval_every or paper.default_eval_every(num_train_iter),
+        eval_batchsize=given(eval_batchsize, dict(evaluation.eval_batch_size)[dataset]),
+        eval_iw_samples=given(eval_iw_samples, evaluation.final_iw_samples),
+        val_iw_samples=given(val_iw_samples, evaluation.val_iw_samples),
+        eval_every=given(eval_every, paper.default_eval_every(num_train_iter)),
         base_lr=base_lr, input_size=input_size, sampler_chains=sampler_chains, sampler_sweeps=sampler_sweeps,
-        ais_num_betas=ais_num_betas or evaluation.ais_num_betas,
-        ais_num_chains=ais_num_chains or evaluation.ais_num_chains, seed=seed,
+        ais_num_betas=given(ais_num_betas, evaluation.ais_num_betas),
+        ais_num_chains=given(ais_num_chains, evaluation.ais_num_chains), seed=seed,
         mean_field_iterations=mean_field_iterations)
     validate(config)
     return config
@@ -107,13 +138,6 @@ def make_config(dataset="binarized_mnist", struct="2-layer-nonlin", baseline="dv
 
 def validate(config):
     """Range checks that need no data; the data-dependent check (eval batch size divides the sets) is in data/."""
-    positive = ("k", "num_train_iter", "train_batchsize", "eval_batchsize", "eval_iw_samples", "val_iw_samples",
-                "eval_every", "sampler_chains", "sampler_sweeps", "ais_num_chains", "mean_field_iterations")
-    for name in positive:
-        value = getattr(config, name)
-        _require(isinstance(value, int) and value >= 1, f"--{name}={value} must be an integer >= 1")
-    _require(config.beta > 0, f"--beta={config.beta} must be positive")
-    _require(config.base_lr > 0, f"--base_lr={config.base_lr} must be positive")
-    _require(config.ais_num_betas >= 2, f"--ais_num_betas={config.ais_num_betas} must be >= 2 (both ends of [0, 1])")
-    _require(config.input_size == 784, f"--input_size={config.input_size}: both datasets have 784 pixels")
-    _require(config.seed >= 0, f"--seed={config.seed} must be >= 0")
+    for field in dataclasses.fields(config):
+        if field.name in INTEGER_MINIMUM or field.name in POSITIVE_FLOATS:
+            check_range(field.name, getattr(config, field.name))

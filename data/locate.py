@@ -42,6 +42,13 @@ def resolve_data_dir(flag_value=None):
     return pathlib.Path.home() / ".cache" / CACHE_SUBDIR
 
 
+def check_file_slot(path):
+    """Raises DataError if `path` exists but is not a regular file (a directory of that name, say)."""
+    if path.exists() and not path.is_file():
+        raise DataError(f"{path} exists but is not a file; move it away so that the data can be read or cached "
+                        f"there")
+
+
 def fetch(url, timeout=DOWNLOAD_TIMEOUT_S):
     """The bytes at `url`, announced by one progress line on stderr.
 

@@ -16,7 +16,8 @@ import types
 
 import numpy as np
 
-from data.locate import DATA_DIR_ENV, DOWNLOAD_TIMEOUT_S, FETCH_ERRORS, DataError, fetch, write_atomically
+from data.locate import (DATA_DIR_ENV, DOWNLOAD_TIMEOUT_S, FETCH_ERRORS, DataError, check_file_slot, fetch,
+                         write_atomically)
 
 NPZ_NAME = "binarized_mnist.npz"
 SPLITS = ("train", "valid", "test")
@@ -54,6 +55,7 @@ def load_splits(data_dir, download=True, base_url=None, expected=None, timeout=D
     expected = EXPECTED if expected is None else expected
     base_url = (base_url or os.environ.get(BASE_URL_ENV) or BASE_URL).rstrip("/")
     path = pathlib.Path(data_dir) / NPZ_NAME
+    check_file_slot(path)
     if not path.is_file():
         if not download:
             raise DataError(_missing_message(path, base_url, "downloading is disabled"))

@@ -15,7 +15,8 @@ import types
 import numpy as np
 import scipy.io
 
-from data.locate import DATA_DIR_ENV, DOWNLOAD_TIMEOUT_S, FETCH_ERRORS, DataError, fetch, write_atomically
+from data.locate import (DATA_DIR_ENV, DOWNLOAD_TIMEOUT_S, FETCH_ERRORS, DataError, check_file_slot, fetch,
+                         write_atomically)
 
 MAT_NAME = "chardata.mat"
 URL = "https://github.com/yburda/iwae/raw/master/datasets/OMNIGLOT/chardata.mat"
@@ -36,6 +37,7 @@ def load_splits(data_dir, download=True, url=None, md5=MD5, timeout=DOWNLOAD_TIM
     """
     url = url or os.environ.get(URL_ENV) or URL
     path = pathlib.Path(data_dir) / MAT_NAME
+    check_file_slot(path)
     if not path.is_file():
         if not download:
             raise DataError(_missing_message(path, url, "downloading is disabled"))

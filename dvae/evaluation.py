@@ -31,12 +31,13 @@ class Evaluator:
         shape = [reps, tf.shape(x)[0]]
         return tf.reshape(log_w, shape), tf.reshape(neg_elbo, shape)
 
-    def evaluate(self, images, batch_size, num_samples, rng):
+    def evaluate(self, images, batch_size, num_samples, rng, check_stop=lambda: None):
         """Mean −log p̂(x) (`neg_ll`), its Monte-Carlo standard error (`neg_ll_mc_stderr`) and mean neg-ELBO over
-        `images` with `num_samples` samples per image."""
+        `images` with `num_samples` samples per image. `check_stop()` is called between calls of the compiled
+        function; whatever it raises ends the evaluation."""
         neg_ll, neg_elbo, variance = [], [], []
         for x in data.eval_batches(images, batch_size):
-            log_mean_w, log_mean_w2, elbo_sum = self._batch(tf.constant(x), num_samples, rng)
+            log_mean_w, log_mean_w2, elbo_sum = self._batch(tf.constant(x), num_samples, rng, check_stop)
             neg_ll.append(-log_mean_w)
             neg_elbo.append(elbo_sum / num_samples)
             variance.append(np.expm1(log_mean_w2 - 2.0 * log_mean_w) / num_samples)
@@ -45,13 +46,14 @@ class Evaluator:
                 "neg_ll_mc_stderr": float(np.sqrt(np.sum(variance)) / len(variance)),
                 "neg_elbo": float(np.mean(np.concatenate(neg_elbo)))}
 
-    def _batch(self, x, num_samples, rng):
+    def _batch(self, x, num_samples, rng, check_stop):
         per_call = max(1, min(num_samples, MAX_ROWS_PER_CALL // int(x.shape[0])))
         log_sum_w = np.full(int(x.shape[0]), -np.inf)
         log_sum_w2 = np.full(int(x.shape[0]), -np.inf)
         elbo_sum = np.zeros(int(x.shape[0]))
         done = 0
         while done < num_samples:
+            check_stop()
             reps = min(per_call, num_samples - done)
             seed = rng.make_seeds(1)[:, 0]
             log_w, neg_elbo = self._score(x, tf.constant(reps, tf.int32), seed)

@@ -1,47 +1,76 @@
 """One run end to end: set-up checks, the training loop, periodic and final evaluation, results.json.
 
 Everything that can be wrong with the input is checked in `prepare`, before any training and before anything
-is written; a run directory holding a different configuration is refused.
+is written; a run directory holding a different configuration, or locked by another process, is refused.
+What an interruption at any instant does is in docs/RELIABILITY.md: in short, a stop signal saves a checkpoint
+at the next safe point, an evaluation it cuts short is redone on resume from the same random state, and every
+file that matters is replaced atomically.
 """
 import dataclasses
-import json
-import os
 import pathlib
-import platform
-import subprocess
-import sys
 import time
+from typing import Optional
 
 import numpy as np
 import tensorflow as tf
 
-import data
 import configs
-from dvae import evaluation, model as model_lib, summaries, training
+import data
+from dvae import evaluation, interrupts, model as model_lib, provenance, run_files, summaries, training
+from dvae.progress import Progress
 
-CONFIG_FILE, RESULTS_FILE = "config.json", "results.json"
+IMAGE_SEED_STREAM, DIAGNOSTICS_SEED_STREAM = 1 << 21, 1 << 20  # stateless seeds of their own: [seed, stream + step]
 
 
 class SetupError(Exception):
     """A problem found before training starts; one line."""
 
 
+class RunError(Exception):
+    """A run that had to stop (a diverged loss, a checkpoint or results file that cannot be written); one line."""
+
+
 @dataclasses.dataclass
 class Run:
-    config: object
+    """A prepared run; `results` is set (and the rest None) when the run directory holds a finished run."""
+    config: configs.Config
     run_dir: pathlib.Path
-    dataset: object
-    model: object
-    trainer: object
     summary_every: int
+    results: Optional[dict] = None
+    dataset: Optional[data.Dataset] = None
+    model: Optional[model_lib.DiscreteVAE] = None
+    trainer: Optional[training.Trainer] = None
+    lock: Optional[run_files.RunLock] = None
+
+    def close(self):
+        if self.lock is not None:
+            self.lock.release()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
 
 
 def prepare(config, log_dir, data_dir=None, resume=True, summary_every=1000):
-    """Checks the data and the run directory, builds the model and trainer, restores the latest checkpoint."""
-    if summary_every < 1:
-        raise SetupError(f"--summary_every={summary_every} must be an integer >= 1")
-    run_dir = pathlib.Path(log_dir) / config.experiment_id
+    """Checks the data and the run directory, locks it, builds the model and trainer, restores the latest
+    checkpoint. Raises SetupError with one line; nothing on disk changes before every check has passed."""
+    configs.check_range("summary_every", summary_every)
+    log_dir = pathlib.Path(log_dir)
+    run_dir = log_dir / config.experiment_id
+    for parent in (log_dir, *run_dir.relative_to(log_dir).parents):
+        if (log_dir / parent).exists() and not (log_dir / parent).is_dir():
+            raise SetupError(f"--log_dir: {log_dir / parent} exists and is not a directory")
     _check_run_dir(run_dir, config, resume)
+    if (run_dir / run_files.RESULTS_FILE).exists():
+        try:
+            return Run(config, run_dir, summary_every, results=run_files.read_results(run_dir))
+        except run_files.RunFileError as error:
+            raise SetupError(f"{error}; delete it to redo the final evaluation") from None
+    if (run_dir / run_files.BEST_DIR).is_dir() and not (run_dir / run_files.CHECKPOINT_DIR).is_dir():
+        raise SetupError(f"{run_dir} holds a best-model checkpoint but no latest checkpoint to resume from; move "
+                         f"{run_dir / run_files.BEST_DIR} away to train this run again from step 0")
     try:
         dataset = data.load_dataset(config.dataset, data_dir)
         for split in ("valid", "test"):
@@ -49,21 +78,40 @@ def prepare(config, log_dir, data_dir=None, resume=True, summary_every=1000):
         data.TrainBatches(dataset, config.train_batchsize, config.seed)
     except (data.DataError, ValueError) as error:
         raise SetupError(str(error)) from None
-    model = model_lib.DiscreteVAE(config, dataset.train_mean)
-    trainer = training.Trainer(model, config, run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / CONFIG_FILE).write_text(json.dumps(config.to_dict(), indent=2, sort_keys=True))
-    restored = trainer.restore_latest()
+    lock = _lock(run_dir)
+    try:
+        model = model_lib.DiscreteVAE(config, dataset.train_mean)
+        trainer = training.Trainer(model, config, run_dir)
+        if not (run_dir / run_files.CONFIG_FILE).exists():
+            run_files.write_json(run_dir / run_files.CONFIG_FILE, config.to_dict())
+        trainer.remove_partial_checkpoints()
+        restored = trainer.restore_latest()
+    except (run_files.RunFileError, training.CheckpointError) as error:
+        lock.release()
+        raise SetupError(str(error)) from None
     if restored:
         print(f"Resuming {run_dir} from step {trainer.step} ({restored})", flush=True)
-    return Run(config, run_dir, dataset, model, trainer, summary_every)
+    return Run(config, run_dir, summary_every, None, dataset, model, trainer, lock)
+
+
+def _lock(run_dir):
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        return run_files.RunLock(run_dir).acquire()
+    except OSError as error:
+        raise SetupError(f"cannot create the run directory {run_dir}: {error.strerror or error}") from None
+    except run_files.RunFileError as error:
+        raise SetupError(str(error)) from None
 
 
 def _check_run_dir(run_dir, config, resume):
-    saved = run_dir / CONFIG_FILE
+    saved = run_dir / run_files.CONFIG_FILE
     if not saved.exists():
         return
-    previous = {**configs.Config().to_dict(), **json.loads(saved.read_text())}  # fields added later: defaults
+    try:
+        previous = {**configs.Config().to_dict(), **run_files.read_json(saved)}  # fields added later: defaults
+    except run_files.RunFileError as error:
+        raise SetupError(f"{error}; move the run directory away or use another --log_dir") from None
     changed = sorted(k for k, v in config.to_dict().items() if previous.get(k) != v)
     if changed:
         details = ", ".join(f"{k}: {previous.get(k)!r} -> {getattr(config, k)!r}" for k in changed)
@@ -74,26 +122,32 @@ def _check_run_dir(run_dir, config, resume):
 
 
 def train_and_evaluate(run):
-    """Trains to `num_train_iter` steps with periodic evaluation, then the final test; returns the results."""
-    config, trainer = run.config, run.trainer
-    if (run.run_dir / RESULTS_FILE).exists() and trainer.step >= config.num_train_iter:
-        print(f"{run.run_dir} is finished; results in {RESULTS_FILE}", flush=True)
-        return json.loads((run.run_dir / RESULTS_FILE).read_text())
+    """Trains to `num_train_iter` steps with periodic evaluation, then the final test; returns the results.
+
+    Raises interrupts.Interrupted after a stop signal (the state is saved), RunError when the run cannot go on.
+    """
+    if run.results is not None:
+        print(f"{run.run_dir} is finished; results in {run.run_dir / run_files.RESULTS_FILE}", flush=True)
+        return run.results
     writer = summaries.SummaryWriter(run.run_dir)
     evaluator = evaluation.Evaluator(run.model)
-    writer.scalars(run.model.smoothing_summaries(), step=trainer.step)
     try:
-        _train(run, writer, evaluator)
-    except KeyboardInterrupt:
-        path = trainer.save_latest()
-        sys.exit(f"Interrupted at step {trainer.step}; saved {path}. Re-run the same command to resume.")
-    results = _final_evaluation(run, writer, evaluator)
-    writer.close()
-    return results
+        with interrupts.StopSignals() as stop:
+            if run.trainer.step == 0:
+                writer.scalars(run.model.smoothing_summaries(), step=0)
+            _train(run, writer, evaluator, stop)
+            return _final_evaluation(run, writer, evaluator, stop)
+    finally:
+        writer.close()
 
 
-def _train(run, writer, evaluator):
+def _train(run, writer, evaluator, stop):
     config, trainer = run.config, run.trainer
+    if int(trainer.pending_eval_step) == trainer.step:
+        print(f"Redoing the evaluation of step {trainer.step}, which a stop interrupted", flush=True)
+        _evaluate_or_stop(run, writer, evaluator, stop)
+        _save_latest(run)
+    _stop_if_requested(run, stop, saved=False)
     batches = data.TrainBatches(run.dataset, config.train_batchsize, config.seed)
     progress = Progress(trainer.step, config.num_train_iter)
     for x in batches.as_tf_dataset(trainer.step, config.num_train_iter):
@@ -103,134 +157,136 @@ def _train(run, writer, evaluator):
         trainer.wall_time.assign_add(time.perf_counter() - started)
         step = trainer.step
         if not np.isfinite(loss):
-            sys.exit(f"Loss is {loss} at step {step - 1}; stopped. The last good checkpoint is "
-                     f"{trainer.latest.latest_checkpoint}.")
+            raise RunError(f"loss is {loss} at step {step - 1}; stopped. The last good checkpoint is "
+                           f"{trainer.latest.latest_checkpoint}")
         progress.update(step, values)
-        if step % run.summary_every == 0:
-            writer.scalars({**{k: float(v) for k, v in values.items()}, **progress.rates(step),
-                            **_prior_diagnostics(run)}, step=step)
+        summary_due = step % run.summary_every == 0
+        eval_due = step % config.eval_every == 0 or step == config.num_train_iter
+        if summary_due:
+            writer.scalars({**{k: float(v) for k, v in values.items()},
+                            "steps_per_second": progress.steps_per_second(step), **_prior_diagnostics(run)}, step)
             writer.images(_image_summaries(run), step=step)
-        if step % config.eval_every == 0 or step == config.num_train_iter:
-            _periodic_evaluation(run, writer, evaluator)
-        if step % run.summary_every == 0 or step % config.eval_every == 0 or step == config.num_train_iter:
-            trainer.save_latest()
+        if eval_due:
+            _evaluate_or_stop(run, writer, evaluator, stop)
+        if summary_due or eval_due:
+            _save_latest(run)
+        _stop_if_requested(run, stop, saved=summary_due or eval_due)
+
+
+def _save_latest(run, pending_eval=False):
+    try:
+        return run.trainer.save_latest(pending_eval)
+    except training.CheckpointError as error:
+        raise RunError(str(error)) from None
+
+
+def _stop_if_requested(run, stop, saved):
+    if stop.requested:
+        path = run.trainer.latest.latest_checkpoint if saved else _save_latest(run)
+        _raise_interrupted(stop.signum, f"at step {run.trainer.step}; saved {path}")
+
+
+def _raise_interrupted(signum, what):
+    raise interrupts.Interrupted(signum, f"Stopped by {interrupts.signal_name(signum)} {what}. Re-run the same "
+                                         f"command to resume.")
+
+
+def _evaluate_or_stop(run, writer, evaluator, stop):
+    """The periodic evaluation; a stop during it restores the random state of its start and saves a checkpoint
+    that marks it as still due, so the resumed run redoes it with the same numbers."""
+    trainer = run.trainer
+    snapshot = trainer.rng.state.numpy()
+    try:
+        _periodic_evaluation(run, writer, evaluator, stop.check)
+    except interrupts.StopRequested as request:
+        trainer.rng.state.assign(snapshot)
+        path = _save_latest(run, pending_eval=True)
+        _raise_interrupted(request.signum, f"during the evaluation of step {trainer.step}; saved {path}, which "
+                                           f"redoes that evaluation")
 
 
 def _image_summaries(run):
     x = run.dataset.valid[:100].astype(np.float32)
-    seed = run.trainer.rng.make_seeds(1)[:, 0]
+    seed = tf.constant([run.config.seed, IMAGE_SEED_STREAM + run.trainer.step], tf.int64)
     recon = run.model.reconstruction_means(tf.constant(x), seed).numpy()
     stacked = np.concatenate([summaries.image_grid(x), summaries.image_grid(recon)], axis=1)
     return {"recon": stacked, "generated_sample": summaries.image_grid(run.model.prior_sample_means(100).numpy())}
 
 
 def _prior_diagnostics(run):
-    """σ_max(W) and the mean-field fixed-point distance on the first 100 validation images, with a seed of its
-    own (the training random stream is untouched)."""
+    """σ_max(W) and the mean-field fixed-point distance on the first 100 validation images (own random seed)."""
     x = tf.constant(run.dataset.valid[:100].astype(np.float32))
-    seed = tf.constant([run.config.seed, 1 << 20], tf.int64)
+    seed = tf.constant([run.config.seed, DIAGNOSTICS_SEED_STREAM], tf.int64)
     return {f"diagnostics/{name}": value for name, value in run.model.prior_diagnostics(x, seed).items()}
 
 
-def _estimate_log_z(run, writer, step, prefix="log_z/"):
+def _estimate_log_z(run):
     config = run.config
     seed = run.trainer.rng.make_seeds(1)[:, 0]
-    log_z, stderr = run.model.rbm.estimate_log_z(config.ais_num_betas, config.ais_num_chains, seed)
-    print(f"Estimated log partition function with AIS: {float(log_z):.4f} ± {float(stderr):.4f}", flush=True)
-    writer.scalars({f"{prefix}ais": float(log_z), f"{prefix}ais_stderr": float(stderr)}, step=step)
+    estimate = run.model.rbm.estimate_log_z(config.ais_num_betas, config.ais_num_chains, seed)
+    print(f"Estimated log partition function with AIS: {float(estimate.log_z):.4f} ± {float(estimate.stderr):.4f}",
+          flush=True)
+    if estimate.collapsed:
+        print(f"warning: the AIS weights rest on {float(estimate.effective_chains):.1f} of {config.ais_num_chains} "
+              f"chains, so log Z and its standard error are unreliable; raise --ais_num_betas", flush=True)
+    return {"ais": float(estimate.log_z), "ais_stderr": float(estimate.stderr)}
 
 
-def _evaluate_splits(run, evaluator, test_samples, prefix=""):
-    """Validation and test bounds as TensorBoard scalars, and the test NLL's Monte-Carlo standard error."""
+def _evaluate_splits(run, evaluator, test_samples, check_stop):
+    """Validation and test bounds, and the test NLL's Monte-Carlo standard error."""
     config, rng = run.config, run.trainer.rng
-    val = evaluator.evaluate(run.dataset.valid, config.eval_batchsize, config.val_iw_samples, rng)
-    test = evaluator.evaluate(run.dataset.test, config.eval_batchsize, test_samples, rng)
-    metrics = {f"{prefix}val/neg_elbo": val["neg_elbo"], f"{prefix}test/neg_elbo": test["neg_elbo"],
-               f"{prefix}val/neg_ll": val["neg_ll"], f"{prefix}test/neg_ll": test["neg_ll"]}
+    val = evaluator.evaluate(run.dataset.valid, config.eval_batchsize, config.val_iw_samples, rng, check_stop)
+    test = evaluator.evaluate(run.dataset.test, config.eval_batchsize, test_samples, rng, check_stop)
+    metrics = {"val/neg_elbo": val["neg_elbo"], "test/neg_elbo": test["neg_elbo"],
+               "val/neg_ll": val["neg_ll"], "test/neg_ll": test["neg_ll"]}
     return metrics, test["neg_ll_mc_stderr"]
 
 
-def _periodic_evaluation(run, writer, evaluator):
-    """AIS, then validation and test with k = val_iw_samples; saves the best-validation model (§10.3)."""
+def _periodic_evaluation(run, writer, evaluator, check_stop):
+    """AIS, then validation and test with k = val_iw_samples; saves the best-validation model (§10.3). Its
+    TensorBoard values are written together at the end."""
     trainer = run.trainer
-    _estimate_log_z(run, writer, trainer.step)
-    metrics, _ = _evaluate_splits(run, evaluator, run.config.val_iw_samples)
-    writer.scalars(metrics, step=trainer.step)
+    log_z = _estimate_log_z(run)
+    metrics, _ = _evaluate_splits(run, evaluator, run.config.val_iw_samples, check_stop)
     print(f"Step {trainer.step}: val ELBO = {metrics['val/neg_elbo']:.3f} test ELBO = {metrics['test/neg_elbo']:.3f}"
           f", val NLL = {metrics['val/neg_ll']:.3f}, test NLL = {metrics['test/neg_ll']:.3f}", flush=True)
     if metrics["val/neg_ll"] < float(trainer.best_val_nll):
-        trainer.save_best(metrics["val/neg_ll"])
+        try:
+            trainer.save_best(metrics["val/neg_ll"])
+        except training.CheckpointError as error:
+            raise RunError(str(error)) from None
+    writer.scalars({**metrics, **{f"log_z/{name}": value for name, value in log_z.items()}}, step=trainer.step)
 
 
-def _final_evaluation(run, writer, evaluator):
-    """Restores the best-validation model, re-runs AIS, tests with `eval_iw_samples` samples (§10.3); its values
-    go to TensorBoard under `final/` at the last step, apart from the periodic curves."""
+def _final_evaluation(run, writer, evaluator, stop):
+    """Restores the best-validation model, re-runs AIS, tests with `eval_iw_samples` samples (§10.3). Its values
+    go to TensorBoard under `final/` at the last step, apart from the periodic curves. A stop during it leaves the
+    latest checkpoint as it is: the resumed run redoes the final evaluation from the start."""
     config, trainer = run.config, run.trainer
     train_seconds, final_step = float(trainer.wall_time), trainer.step
     started = time.perf_counter()
     trainer.restore_best()
     best_step = int(trainer.best_step)
-    _estimate_log_z(run, writer, config.num_train_iter, prefix="final/log_z_")
-    metrics, test_stderr = _evaluate_splits(run, evaluator, config.eval_iw_samples, prefix="final/")
+    try:
+        log_z = _estimate_log_z(run)
+        metrics, test_stderr = _evaluate_splits(run, evaluator, config.eval_iw_samples, stop.check)
+    except interrupts.StopRequested as request:
+        _raise_interrupted(request.signum, "during the final evaluation; the latest checkpoint is complete")
     diagnostics = _prior_diagnostics(run)
-    writer.scalars({**metrics, "final/test_neg_ll_mc_stderr": test_stderr, **diagnostics},
-                   step=config.num_train_iter)
-    metrics = {name.removeprefix("final/"): value for name, value in metrics.items()}
     results = {"metrics": metrics, "test_neg_ll_mc_stderr": test_stderr, "best_step": best_step,
-               "final_step": final_step, "log_z": float(run.model.rbm.log_z),
-               "log_z_stderr": float(run.model.rbm.log_z_stderr), "diagnostics": diagnostics,
-               "train_seconds": train_seconds, "final_eval_seconds": time.perf_counter() - started,
-               "config": config.to_dict(), "versions": _versions(), "provenance": _provenance()}
-    (run.run_dir / RESULTS_FILE).write_text(json.dumps(results, indent=2, sort_keys=True))
+               "final_step": final_step, "log_z": log_z["ais"], "log_z_stderr": log_z["ais_stderr"],
+               "diagnostics": diagnostics, "train_seconds": train_seconds,
+               "final_eval_seconds": time.perf_counter() - started, "config": config.to_dict(),
+               "versions": provenance.versions(), "provenance": provenance.provenance()}
+    final = {**{f"final/{name}": value for name, value in {**metrics, **diagnostics}.items()},
+             "final/test_neg_ll_mc_stderr": test_stderr, "final/log_z_ais": log_z["ais"],
+             "final/log_z_ais_stderr": log_z["ais_stderr"]}
+    writer.scalars(final, step=config.num_train_iter)
+    try:
+        run_files.write_json(run.run_dir / run_files.RESULTS_FILE, results)
+    except run_files.RunFileError as error:
+        raise RunError(f"{error}; re-run the same command to redo the final evaluation") from None
     print(f"Final (best step {best_step}, {config.eval_iw_samples} samples): test NLL = "
           f"{metrics['test/neg_ll']:.3f} ± {test_stderr:.3f} (Monte-Carlo), val NLL = "
           f"{metrics['val/neg_ll']:.3f}", flush=True)
     return results
-
-
-def _versions():
-    import tensorflow_probability as tfp
-    return {"python": platform.python_version(), "tensorflow": tf.__version__,
-            "tensorflow_probability": tfp.__version__, "numpy": np.__version__}
-
-
-def _provenance():
-    """The code's git commit (and whether the tree differed from it), the command line and the machine."""
-    source = pathlib.Path(__file__).resolve().parent.parent
-
-    def git(*args):
-        try:
-            return subprocess.run(["git", "-C", str(source), *args], capture_output=True, text=True,
-                                  timeout=30).stdout.strip() or None
-        except (OSError, subprocess.SubprocessError):
-            return None
-    commit = git("rev-parse", "HEAD")
-    return {"git_commit": commit, "git_dirty": bool(git("status", "--porcelain", "--untracked-files=no"))
-            if commit else None, "command": [sys.executable, *sys.argv], "host": platform.node(),
-            "cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
-            "gpus": [device.name for device in tf.config.list_physical_devices("GPU")]}
-
-
-class Progress:
-    """Console progress: step, steps/s, ETA and the current bound, about every ten seconds."""
-
-    def __init__(self, start_step, total_steps, interval=10.0):
-        self.total, self.interval = total_steps, interval
-        self.start_time = self.last_print = time.perf_counter()
-        self.start_step = start_step
-
-    def rates(self, step):
-        return {"steps_per_second": self._steps_per_second(step)}
-
-    def _steps_per_second(self, step):
-        return (step - self.start_step) / max(time.perf_counter() - self.start_time, 1e-9)
-
-    def update(self, step, values):
-        now = time.perf_counter()
-        if now - self.last_print < self.interval and step != self.total:
-            return
-        self.last_print = now
-        rate = self._steps_per_second(step)
-        eta = time.strftime("%H:%M:%S", time.gmtime((self.total - step) / max(rate, 1e-9)))
-        bound = next(f"{k} {float(v):.3f}" for k, v in values.items() if k.startswith("train/"))
-        print(f"step {step}/{self.total}  {rate:.1f} steps/s  ETA {eta}  {bound}", flush=True)

@@ -52,14 +52,15 @@ class RBMPrior(tf.Module):
         return tf.stop_gradient(self.neg_energy(z) - self.log_z)
 
     def estimate_log_z(self, num_betas, num_chains, seed):
-        """Runs AIS, stores the estimate for evaluation and as the sampler's log Z value (protocol §6.5)."""
-        log_z, stderr = samplers.ais_log_z(self.b1, self.b2, self.w, num_betas=num_betas,
-                                           num_chains=num_chains, seed=seed)
-        log_z = tf.cast(log_z, tf.float32)
+        """Runs AIS, stores the estimate for evaluation and as the sampler's log Z value (protocol §6.5); returns
+        the samplers.AISEstimate."""
+        estimate = samplers.ais_estimate(self.b1, self.b2, self.w, num_betas=num_betas, num_chains=num_chains,
+                                         seed=seed)
+        log_z = tf.cast(estimate.log_z, tf.float32)
         self.log_z.assign(log_z)
-        self.log_z_stderr.assign(tf.cast(stderr, tf.float32))
+        self.log_z_stderr.assign(tf.cast(estimate.stderr, tf.float32))
         self.sampler.log_z.assign(log_z)
-        return log_z, stderr
+        return estimate
 
     def decayed_variables(self):
         return [self.w]

@@ -2,9 +2,14 @@
 
 `step` is the optimiser's iteration counter. Two checkpoint managers share one `tf.train.Checkpoint`: the latest
 state for resuming (model, optimiser slots, batch-norm statistics, sampler state, random stream, best validation
-NLL, training wall time) and, kept apart, the best-validation model used for the final test.
+NLL, training wall time, and the step whose evaluation a stop interrupted, if any) and, kept apart, the
+best-validation model used for the final test. A checkpoint is written into a temporary directory and renamed,
+so a killed write leaves the previous checkpoint; such temporary directories are removed on the next start.
 """
 import math
+import pathlib
+import re
+import shutil
 
 import tensorflow as tf
 
@@ -42,9 +47,10 @@ class Trainer(tf.Module):
         self.best_val_nll = tf.Variable(math.inf, trainable=False, dtype=tf.float64, name="best_val_nll")
         self.best_step = tf.Variable(-1, trainable=False, dtype=tf.int64, name="best_step")
         self.wall_time = tf.Variable(0.0, trainable=False, dtype=tf.float64, name="train_seconds")
+        self.pending_eval_step = tf.Variable(-1, trainable=False, dtype=tf.int64, name="pending_eval_step")
         self.checkpoint = tf.train.Checkpoint(model=model, optimizer=self.optimizer, rng=self.rng,
                                               best_val_nll=self.best_val_nll, best_step=self.best_step,
-                                              wall_time=self.wall_time)
+                                              wall_time=self.wall_time, pending_eval_step=self.pending_eval_step)
         self.latest = tf.train.CheckpointManager(self.checkpoint, str(run_dir / "checkpoints"), max_to_keep=1,
                                                  checkpoint_name="latest")
         self.best = tf.train.CheckpointManager(self.checkpoint, str(run_dir / "best"), max_to_keep=1,
@@ -68,10 +74,15 @@ class Trainer(tf.Module):
         return loss, values
 
     def _restore(self, manager):
-        """Restores the manager's checkpoint if there is one; returns its path or None."""
+        """Restores the manager's checkpoint if there is one; returns its path or None. Raises CheckpointError if
+        the checkpoint cannot be read."""
         path = manager.latest_checkpoint
         if path:
-            self.checkpoint.restore(path).assert_existing_objects_matched()
+            try:
+                self.checkpoint.restore(path).assert_existing_objects_matched()
+            except (tf.errors.OpError, AssertionError, ValueError, IndexError, KeyError, OSError) as error:
+                raise CheckpointError(f"checkpoint {path} cannot be read ({_first_line(error)}); move "
+                                      f"{manager.directory} away to start this run again from step 0") from None
         return path
 
     def restore_latest(self):
@@ -80,10 +91,35 @@ class Trainer(tf.Module):
     def restore_best(self):
         return self._restore(self.best)
 
-    def save_latest(self):
-        return self.latest.save(checkpoint_number=self.step)
+    def save_latest(self, pending_eval=False):
+        """Saves the state for resuming; `pending_eval`: this step's evaluation was interrupted and is still due."""
+        self.pending_eval_step.assign(self.step if pending_eval else -1)
+        return self._save(self.latest)
 
     def save_best(self, val_nll):
         self.best_val_nll.assign(val_nll)
         self.best_step.assign(self.step)
-        return self.best.save(checkpoint_number=self.step)
+        return self._save(self.best)
+
+    def _save(self, manager):
+        try:
+            return manager.save(checkpoint_number=self.step)
+        except (tf.errors.OpError, OSError) as error:
+            raise CheckpointError(f"cannot write a checkpoint to {manager.directory} ({_first_line(error)}); "
+                                  f"the previous checkpoint is kept") from None
+
+    def remove_partial_checkpoints(self):
+        """Deletes the temporary directories of checkpoint writes that were killed before they finished."""
+        for manager in (self.latest, self.best):
+            for temp in pathlib.Path(manager.directory).glob("*_temp"):
+                shutil.rmtree(temp, ignore_errors=True)
+
+
+class CheckpointError(Exception):
+    """A checkpoint that cannot be read or written; one line."""
+
+
+def _first_line(error):
+    """The first line of an error's message, without TensorFlow's `{{function_node …}}` and `[Op:…]` wrapping."""
+    text = re.sub(r"\{\{[^}]*\}\}|\[Op:\w+\]", "", getattr(error, "message", None) or str(error)).strip()
+    return text.splitlines()[0].strip() if text else type(error).__name__

@@ -13,9 +13,11 @@ takes one block-Gibbs sweep at β_t (z2 ~ p_β(z2 | z1), z1 ~ p_β(z1 | z2)). Th
     log Ẑ = n ln 2 + log mean_c exp(log w_c) = n ln 2 + m + log mean_c exp(log w_c - m),   m = max_c log w_c,
 
 accumulated in float64. Its standard error by the delta method is sd(w) / (mean(w) √C); with normalised weights
-ŵ_c = w_c / Σ w this is sqrt((C Σ ŵ_c² - 1) / (C - 1)).
+ŵ_c = w_c / Σ w this is sqrt((C Σ ŵ_c² - 1) / (C - 1)). The effective number of chains 1 / Σ ŵ_c² tells when
+the weights rest on a few chains; the standard error then means nothing (it saturates at 1 for one chain).
 """
 import math
+from typing import NamedTuple
 
 import tensorflow as tf
 
@@ -45,8 +47,27 @@ def _ais_log_weights(b1, b2, w, betas, num_chains, seed):
     return log_weights
 
 
+class AISEstimate(NamedTuple):
+    """log Ẑ, its delta-method standard error and the effective number of chains 1 / Σ ŵ² (tensors in the
+    parameters' dtype), and the number of chains C."""
+    log_z: tf.Tensor
+    stderr: tf.Tensor
+    effective_chains: tf.Tensor
+    num_chains: int
+
+    @property
+    def collapsed(self):
+        """Whether the weights rest on fewer than min(10, C / 10) effective chains."""
+        return float(self.effective_chains) < min(10.0, self.num_chains / 10.0)
+
+
 def ais_log_z(b1, b2, w, num_betas=1000, num_chains=1024, seed=(0, 0)):
     """AIS estimate (log Ẑ, standard error), both in the dtype of the parameters; see the module docstring."""
+    return ais_estimate(b1, b2, w, num_betas, num_chains, seed)[:2]
+
+
+def ais_estimate(b1, b2, w, num_betas=1000, num_chains=1024, seed=(0, 0)):
+    """AIS estimate as an AISEstimate; see the module docstring."""
     w = tf.convert_to_tensor(w)
     b1 = tf.convert_to_tensor(b1, dtype=w.dtype)
     b2 = tf.convert_to_tensor(b2, dtype=w.dtype)
@@ -63,5 +84,7 @@ def ais_log_z(b1, b2, w, num_betas=1000, num_chains=1024, seed=(0, 0)):
     log_mean_weight = largest + tf.math.log(tf.reduce_mean(weights))
     log_z = (int(b1.shape[0]) + int(b2.shape[0])) * math.log(2.0) + log_mean_weight
     normalised = weights / tf.reduce_sum(weights)
-    stderr = tf.sqrt(tf.maximum(num * tf.reduce_sum(normalised ** 2) - 1.0, 0.0) / (num - 1.0))
-    return tf.cast(log_z, w.dtype), tf.cast(stderr, w.dtype)
+    sum_squares = tf.reduce_sum(normalised ** 2)
+    stderr = tf.sqrt(tf.maximum(num * sum_squares - 1.0, 0.0) / (num - 1.0))
+    return AISEstimate(tf.cast(log_z, w.dtype), tf.cast(stderr, w.dtype), tf.cast(1.0 / sum_squares, w.dtype),
+                       int(num_chains))

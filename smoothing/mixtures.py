@@ -75,8 +75,10 @@ class SpikeAndExponential:
     r(ζ | z = 0) = δ(ζ),   r(ζ | z = 1) = β e^(βζ) / (e^β − 1) on [0, 1],   R1(ζ) = (e^(βζ) − 1) / (e^β − 1).
     Mixture CDF: F(ζ) = (1 − q) 1[ζ ≥ 0] + q R1(ζ) on [0, 1].
     Sampling inverts F analytically with q clipped to [1e-7, 1 − 1e-7] (sampler only): for ρ ~ U[0, 1),
-        ζ = log(1 + (e^β − 1) ρ′) / β with ρ′ = (ρ + q − 1) / q if ρ > 1 − q, else ζ = 0,
-    differentiable in q through ρ′ (the hard mask carries no gradient). The log-ratio is identically zero.
+        ζ = log(1 + (e^β − 1) ρ′) / β with ρ′ = 1 − (1 − ρ) / q if ρ > 1 − q, else ζ = 0,
+    differentiable in q through ρ′ (the hard mask carries no gradient). ρ′ is written 1 − (1 − ρ)/q rather than
+    (ρ + q − 1)/q: for small q and ρ near 1, ρ + q rounds in float32 (logit −15, ρ = 1 − 2⁻²³ gave ζ = 0.939
+    instead of 0.879), while 1 − ρ is exact there. The log-ratio is identically zero.
     """
 
     def __init__(self, beta, logits):
@@ -112,6 +114,6 @@ class SpikeAndExponential:
         """ζ = F⁻¹(u) for `u` of the logits' shape in [0, 1)."""
         on = tf.clip_by_value(self.probs, 1e-7, 1.0 - 1e-7)
         continuous = u > 1.0 - on
-        rescaled = tf.where(continuous, (u + on - 1.0) / on, tf.ones_like(u))
+        rescaled = tf.where(continuous, 1.0 - (1.0 - u) / on, tf.ones_like(u))
         zeta = tf.math.log1p(self._expm1_beta * rescaled) / self.beta
         return tf.where(continuous, zeta, tf.zeros_like(zeta))

@@ -25,8 +25,8 @@ def _tags(run_dir):
 @pytest.mark.parametrize("baseline", configs.BASELINES)
 def test_every_configuration_trains_and_writes_events_and_results(baseline, struct, k, tmp_path, mnist_dir):
     config = configs.make_config(baseline=baseline, struct=struct, k=k, qupa=(k == 1), **TINY)
-    run = experiment.prepare(config, log_dir=tmp_path, data_dir=str(mnist_dir), summary_every=100)
-    results = experiment.train_and_evaluate(run)
+    with experiment.prepare(config, log_dir=tmp_path, data_dir=str(mnist_dir), summary_every=100) as run:
+        results = experiment.train_and_evaluate(run)
     run_dir = tmp_path / config.experiment_id
     saved = json.loads((run_dir / "results.json").read_text())
     assert saved["final_step"] == 200 and saved["config"] == config.to_dict()
@@ -38,6 +38,9 @@ def test_every_configuration_trains_and_writes_events_and_results(baseline, stru
     objective = "train/neg_iw_loss" if config.use_iw else "train/neg_elbo"
     expected = {objective, "obj/recon_loss", "obj/kl", "kl_coeff", "learning_rate", "beta", "val/neg_elbo",
                 "val/neg_ll", "test/neg_elbo", "test/neg_ll", "recon", "generated_sample", "log_z/ais",
-                "log_z/ais_stderr", "steps_per_second", "weigh decay/total"}
+                "log_z/ais_stderr", "steps_per_second", "weigh decay/total", "diagnostics/rbm/max_singular_value",
+                "final/test/neg_ll", "final/val/neg_ll", "final/log_z_ais", "final/test_neg_ll_mc_stderr"}
+    if config.spec.prior == "marginal":
+        expected |= {"diagnostics/mean_field/residual_max", "diagnostics/mean_field/log_z_gap_max"}
     assert expected <= _tags(run_dir)
     tf.keras.backend.clear_session()

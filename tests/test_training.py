@@ -21,8 +21,9 @@ def test_non_finite_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(
         loss, values = compiled(x)
         return (tf.constant(float("nan")) if run.trainer.step == 45 else loss), values
     run.trainer.train_step = poisoned_step
-    with pytest.raises(SystemExit) as stop:
+    with pytest.raises(experiment.RunError) as stop:
         experiment.train_and_evaluate(run)
+    run.close()
     assert "at step 44" in str(stop.value) and "latest-40" in str(stop.value)
     checkpoints = sorted(p.name for p in (tmp_path / config.experiment_id / "checkpoints").iterdir())
     assert checkpoints == ["checkpoint", "latest-40.data-00000-of-00001", "latest-40.index"]

@@ -1,0 +1,150 @@
+"""The files of a run directory: their names, atomic writes, checked reads, the run's status and its lock.
+
+No TensorFlow here: `reproduce.py` and the table code read runs through this module without loading it.
+
+A run directory holds `config.json` (written when the run starts), `checkpoints/` (the latest state), `best/` (the
+best-validation model), TensorBoard event files, `results.json` (written once, at the end) and the lock file `run.lock`,
+locked while a process works on the run. JSON files are replaced atomically (temporary file, fsync, rename, fsync of
+the directory), so a reader sees the old or the new file, never a partial one.
+"""
+import contextlib
+import fcntl
+import json
+import os
+import pathlib
+import socket
+import tempfile
+
+CONFIG_FILE, RESULTS_FILE, LOCK_FILE = "config.json", "results.json", "run.lock"
+CHECKPOINT_DIR, BEST_DIR = "checkpoints", "best"
+FINISHED, PARTIAL, MISSING, CORRUPT = "finished", "partial", "missing", "corrupt"
+RESULTS_KEYS = ("metrics", "config", "final_step")
+
+
+class RunFileError(Exception):
+    """A run file that cannot be read, written or locked; the message is one line naming the file."""
+
+
+def write_json(path, value):
+    """Replaces `path` by the JSON text of `value` atomically; raises RunFileError (e.g. a full disk) and then
+    leaves the previous file, if any, in place and no temporary file behind."""
+    path = pathlib.Path(path)
+    text = json.dumps(value, indent=2, sort_keys=True) + "\n"
+    temp_name = None
+    try:
+        handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(handle, "w") as temp_file:
+            os.fchmod(temp_file.fileno(), 0o666 & ~_umask())
+            temp_file.write(text)
+            temp_file.flush()
+            os.fsync(temp_file.fileno())
+        os.replace(temp_name, path)
+        temp_name = None
+        _fsync_directory(path.parent)
+    except OSError as error:
+        raise RunFileError(f"cannot write {path}: {error.strerror or error}") from None
+    finally:
+        if temp_name is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temp_name)
+
+
+def _umask():
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _fsync_directory(directory):
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def read_json(path, required=()):
+    """The JSON object in `path`; RunFileError naming the file if it is unreadable, not a JSON object, or lacks
+    one of the `required` keys."""
+    path = pathlib.Path(path)
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError) as error:
+        raise RunFileError(f"cannot read {path}: {getattr(error, 'strerror', None) or error}") from None
+    except json.JSONDecodeError as error:
+        raise RunFileError(f"{path} is not valid JSON ({error.msg} at line {error.lineno}); it is corrupt or "
+                           f"incomplete") from None
+    if not isinstance(value, dict):
+        raise RunFileError(f"{path} does not hold a JSON object")
+    missing = [key for key in required if key not in value]
+    if missing:
+        raise RunFileError(f"{path} is incomplete: it lacks {', '.join(missing)}")
+    return value
+
+
+def read_results(directory):
+    """The run's results.json, checked for the keys every reader needs (RunFileError if it is corrupt)."""
+    return read_json(pathlib.Path(directory) / RESULTS_FILE, required=RESULTS_KEYS)
+
+
+def run_status(directory):
+    """`finished` (a valid results.json), `corrupt` (an unreadable or incomplete one), `partial` (started, not
+    finished) or `missing`."""
+    directory = pathlib.Path(directory)
+    if (directory / RESULTS_FILE).exists():
+        try:
+            read_results(directory)
+        except RunFileError:
+            return CORRUPT
+        return FINISHED
+    if (directory / CONFIG_FILE).is_file() or (directory / CHECKPOINT_DIR).is_dir():
+        return PARTIAL
+    return MISSING
+
+
+class RunLock:
+    """An exclusive lock on a run directory: a POSIX record lock (`fcntl.lockf`) on the file `run.lock`, which
+    names the holder's host and process.
+
+    The operating system releases the lock when its process ends, however it ends (SIGKILL included), so a lock
+    left by a dead process is taken over by the next run without any clean-up; the file itself stays. While a live
+    process holds it, `acquire` raises RunFileError naming the holder. Use as a context manager.
+    """
+
+    def __init__(self, directory):
+        self.path = pathlib.Path(directory) / LOCK_FILE
+        self._handle = None
+
+    def acquire(self):
+        try:
+            handle = open(self.path, "a+")
+        except OSError as error:
+            raise RunFileError(f"cannot create {self.path}: {error.strerror or error}") from None
+        try:
+            fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise RunFileError(f"{self.path.parent} is in use by {holder} (lock file {self.path}); wait for that "
+                               f"run to stop or use another --log_dir") from None
+        with contextlib.suppress(OSError):  # the holder's name is a courtesy; a full disk must not stop the run
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"process {os.getpid()} on {socket.gethostname()}\n")
+            handle.flush()
+        self._handle = handle
+        return self
+
+    def release(self):
+        if self._handle is not None:
+            with contextlib.suppress(OSError):
+                fcntl.lockf(self._handle, fcntl.LOCK_UN)
+            self._handle.close()
+            self._handle = None
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exc_info):
+        self.release()
