@@ -1,34 +1,26 @@
-"""Reproduce the paper's Table 1 and Table 2: list, print or run the grid's `run.py` commands, and gather tables.
+"""Reproduce the paper's Tables 1 and 2: list, print, run locally or submit to Slurm a grid's cells, and gather tables.
 
-    python reproduce.py --set=table1 --budget=cpu-small --list
+    python reproduce.py --set=table1 --budget=cpu-small --seeds=1,2,3 --list
     python reproduce.py --set=table1 --print-commands > commands.txt
     python reproduce.py --set=mnist-lin-row --budget=cpu-small --jobs=2
-    python reproduce.py --set=table1 --budget=cpu-small --table
+    python reproduce.py --set=mnist-lin-row --budget=cpu-small --seeds=1,2 --launcher=slurm --slurm_time=4:00:00
+    python reproduce.py --set=table1 --budget=cpu-small --seeds=1,2,3 --table
+    python reproduce.py --results
 
-The grids and budgets are data in configs/experiments.py. Runs live in `{log_dir}/{sampler}/{dataset}/{struct}/
-{baseline}/{k}` with sampler `pa` (population annealing) or `pcd`; dvae/result_tables.py finds them and builds the
-tables. See docs/REPRODUCING.md.
+The grids and budgets are data in configs/experiments.py; runs go to `{log_dir}/seed{seed}/{sampler}/{dataset}/
+{struct}/{baseline}/{k}`. See docs/REPRODUCING.md.
 """
 import argparse
-import contextlib
-import datetime
-import os
 import pathlib
 import shlex
 import signal
-import subprocess
 import sys
-import time
 
 from configs import experiments
-from dvae import result_tables
-from dvae.result_tables import FINISHED, run_dir, run_status
+from dvae import run_files
+from grid import local, results_doc, runs, slurm, tables
 
-RUN_SCRIPT = pathlib.Path(__file__).resolve().with_name("run.py")
-STDOUT_LOG = "stdout.log"
-INTERRUPT_GRACE_SECONDS = 120
-POLL_SECONDS = 0.2
-THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")
+LAUNCHERS = ("local", "slurm")
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -41,17 +33,38 @@ def build_parser():
     parser = OneLineErrorParser(prog="reproduce.py", description=__doc__.split("\n")[0])
     parser.add_argument("--set", default="table1", help=f"experiment set: {', '.join(experiments.EXPERIMENT_SETS)}")
     parser.add_argument("--budget", default="paper", help=f"training budget: {', '.join(experiments.BUDGETS)}")
+    parser.add_argument("--seeds", default="1", help="comma-separated seeds; every cell runs once per seed")
     parser.add_argument("--log_dir", help="root of the runs (default ./logs/{budget})")
     parser.add_argument("--data_dir", help="passed to run.py")
     for name in experiments.FILTERS:
         parser.add_argument(f"--{name}", help=f"comma-separated {name} values to select")
-    modes = parser.add_mutually_exclusive_group(required=True)
+    modes = parser.add_mutually_exclusive_group()
     modes.add_argument("--list", dest="mode", action="store_const", const="list", help="one line per run: status")
     modes.add_argument("--print-commands", dest="mode", action="store_const", const="print-commands",
-                       help="one complete run.py command per run, for a job array")
+                       help="one complete run.py command per run, for any other scheduler")
     modes.add_argument("--table", dest="mode", action="store_const", const="table",
-                       help="gather results.json files into Markdown, CSV and TensorBoard HParams")
-    modes.add_argument("--jobs", type=int, metavar="N", help="run the unfinished runs locally, N at a time")
+                       help="gather the runs into Markdown, CSV and TensorBoard HParams")
+    modes.add_argument("--results", dest="mode", action="store_const", const="results",
+                       help="regenerate the tables and figures of docs/RESULTS.md from docs/results")
+    modes.add_argument("--reevaluate", dest="mode", action="store_const", const="reevaluate",
+                       help="the final test of each finished run again with the sizes below (reevaluation.json)")
+    again = parser.add_argument_group("--reevaluate")
+    again.add_argument("--eval_iw_samples", type=int, default=4000, help="importance samples per test image")
+    again.add_argument("--ais_num_betas", type=int, default=1000, help="AIS temperatures")
+    again.add_argument("--ais_num_chains", type=int, default=1024, help="AIS chains")
+    parser.add_argument("--launcher", choices=LAUNCHERS, help="run the unfinished cells: local processes or a Slurm "
+                        "job array")
+    parser.add_argument("--jobs", type=int, metavar="N", help="local launcher: runs at a time (default 1)")
+    parser.add_argument("--threads_per_job", type=int, help="local launcher: TensorFlow threads per run")
+    slurm_group = parser.add_argument_group("Slurm launcher")
+    slurm_group.add_argument("--slurm_partition", help="partition (default: the cluster's default)")
+    slurm_group.add_argument("--slurm_time", default="24:00:00", help="time limit per task; a task that reaches "
+                             "it is requeued from its checkpoint (default 24:00:00)")
+    slurm_group.add_argument("--cpus_per_job", type=int, default=1, help="CPUs (and TensorFlow threads) per task")
+    slurm_group.add_argument("--gpus_per_job", type=int, default=0, help="GPUs per task")
+    slurm_group.add_argument("--mem_gb", type=int, default=8, help="memory per task in GB")
+    slurm_group.add_argument("--array_parallelism", type=int, default=64, help="tasks of the array run at once")
+    slurm_group.add_argument("--max_requeues", type=int, default=100, help="time-limit requeues per task")
     return parser
 
 
@@ -62,21 +75,42 @@ def parse_args(argv):
     for name, choices in (("set", experiments.EXPERIMENT_SETS), ("budget", experiments.BUDGETS)):
         if getattr(options, name) not in choices:
             parser.error(f"--{name}={getattr(options, name)} is unknown; choose one of: {', '.join(choices)}")
-    if options.jobs is not None:
-        if options.jobs < 1:
-            parser.error(f"--jobs={options.jobs} must be >= 1")
-        options.mode = "jobs"
-    options.log_dir = pathlib.Path(options.log_dir or f"./logs/{options.budget}")
-    options.experiment_set = experiments.EXPERIMENT_SETS[options.set]
+    if options.mode is None:
+        if options.jobs is None and options.launcher is None:
+            parser.error("say what to do: --list, --print-commands, --table, --results, or run the cells with "
+                         "--jobs=N (local) or --launcher=slurm")
+        options.mode, options.launcher = "launch", options.launcher or "local"
+    for name in ("jobs", "threads_per_job", "cpus_per_job", "mem_gb", "array_parallelism", "max_requeues",
+                 "eval_iw_samples", "ais_num_betas", "ais_num_chains"):
+        value = getattr(options, name)
+        if value is not None and value < 1:
+            parser.error(f"--{name}={value} must be >= 1")
+    if options.gpus_per_job < 0:
+        parser.error(f"--gpus_per_job={options.gpus_per_job} must be >= 0")
+    options.jobs = options.jobs or 1
     try:
-        options.cells = select_cells(options.experiment_set.cells(), options)
+        slurm.minutes(options.slurm_time)
+        options.seeds = parse_seeds(options.seeds)
+        options.cells = select_cells(experiments.EXPERIMENT_SETS[options.set], options)
     except ValueError as error:
         parser.error(str(error))
+    options.log_dir = pathlib.Path(options.log_dir or f"./logs/{options.budget}").absolute()
     return options
 
 
-def select_cells(set_cells, options):
-    """The cells that pass every given filter; a value absent from the set is an error."""
+def parse_seeds(text):
+    try:
+        seeds = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise ValueError(f"--seeds={text} is not a comma-separated list of integers") from None
+    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
+        raise ValueError(f"--seeds={text} must list distinct integers >= 0")
+    return tuple(seeds)
+
+
+def select_cells(experiment_set, options):
+    """The set's cells for the seeds that pass every given filter; a value absent from the set is an error."""
+    set_cells = experiment_set.cells(options.seeds)
     cells = set_cells
     for name in experiments.FILTERS:
         if getattr(options, name) is None:
@@ -93,120 +127,77 @@ def select_cells(set_cells, options):
     return cells
 
 
-def run_arguments(cell, options):
-    """run.py's flags for one cell under the chosen budget, as `--name=value` strings."""
-    sampler = experiments.SAMPLERS[cell.sampler]
-    values = {"dataset": cell.dataset, "struct": cell.struct, "baseline": cell.baseline, "k": cell.k,
-              "qupa": sampler.qupa, "log_dir": options.log_dir / sampler.log_subdir,
-              **experiments.BUDGETS[options.budget]}
-    if options.data_dir:
-        values["data_dir"] = options.data_dir
-    return [f"--{name}={value}" for name, value in values.items()]
-
-
 def list_runs(options):
+    states = slurm.job_states()
     for cell in options.cells:
-        print(f"{run_status(run_dir(cell, options.log_dir)):8}  {cell.sampler:3}  {cell.experiment_id}")
+        status, job_id = slurm.cell_status(cell, options.log_dir, states)
+        print(f"{status:9} {cell.name}" + (f"  (job {job_id})" if job_id else ""))
     return 0
 
 
 def print_commands(options):
-    script = os.path.relpath(RUN_SCRIPT)
+    """One line per cell: this interpreter and run.py by absolute path, so the lines run from anywhere."""
     for cell in options.cells:
-        print(shlex.join(["python", script, *run_arguments(cell, options)]))
+        print(shlex.join(local.run_command(cell, options)))
     return 0
 
 
-def worker_environment(jobs):
-    """The children's environment: unbuffered output and, with several workers, a share of the cores each."""
-    environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    if jobs > 1:
-        threads = str(max(1, len(os.sched_getaffinity(0)) // jobs))
-        for name in THREAD_VARIABLES:
-            environment.setdefault(name, threads)
-    return environment
-
-
-def start_run(cell, options, environment):
-    directory = run_dir(cell, options.log_dir)
-    directory.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, str(RUN_SCRIPT), *run_arguments(cell, options)]
-    log = open(directory / STDOUT_LOG, "a")
-    log.write(f"\n=== {datetime.datetime.now().isoformat(timespec='seconds')}: {shlex.join(command)}\n")
-    log.flush()
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment,
-                               start_new_session=True)
-    return process, log
-
-
-def format_seconds(seconds):
-    return str(datetime.timedelta(seconds=round(seconds)))
-
-
-def run_locally(options):
-    """Runs every unfinished cell, `options.jobs` at a time; returns 1 if any failed, 130 on Ctrl-C."""
-    total, environment = len(options.cells), worker_environment(options.jobs)
-    pending = []
-    for number, cell in enumerate(options.cells, 1):
-        if run_status(run_dir(cell, options.log_dir)) == FINISHED:
-            print(f"[{number}/{total}] skip   {cell.sampler} {cell.experiment_id}: finished", flush=True)
-        else:
-            pending.append((number, cell))
-    running, failed = {}, []
-    try:
-        while pending or running:
-            while pending and len(running) < options.jobs:
-                number, cell = pending.pop(0)
-                print(f"[{number}/{total}] start  {cell.sampler} {cell.experiment_id}", flush=True)
-                running[start_run(cell, options, environment)] = (number, cell, time.monotonic())
-            ended = [job for job in running if job[0].poll() is not None]
-            for job in ended:
-                failed += report_end(job, *running.pop(job), total, options.log_dir)
-            time.sleep(0 if ended else POLL_SECONDS)
-    except KeyboardInterrupt:
-        stop_runs(list(running))
-        print(f"Interrupted; {len(running)} running run(s) stopped. Re-run the same command to resume.", flush=True)
-        return 130
-    print(f"{total - len(failed)} of {total} runs finished" + (f"; failed: {', '.join(failed)}" if failed else ""))
-    return 1 if failed else 0
-
-
-def report_end(job, number, cell, started, total, log_dir):
-    """Prints the end line of a run and returns [its name] if it failed, else []."""
-    process, log = job
-    log.close()
-    outcome = "done  " if process.returncode == 0 else "FAILED"
-    name = f"{cell.sampler} {cell.experiment_id}"
-    print(f"[{number}/{total}] {outcome} {name}: exit {process.returncode} after "
-          f"{format_seconds(time.monotonic() - started)} (log: {run_dir(cell, log_dir) / STDOUT_LOG})", flush=True)
-    return [name] if process.returncode else []
-
-
-def stop_runs(jobs):
-    """Sends each child one SIGINT (run.py saves a checkpoint and exits); kills those still alive after the grace
-    period or at a second Ctrl-C."""
-    for process, _ in jobs:
-        process.send_signal(signal.SIGINT)
-    deadline = time.monotonic() + INTERRUPT_GRACE_SECONDS
-    with contextlib.suppress(subprocess.TimeoutExpired, KeyboardInterrupt):
-        for process, _ in jobs:
-            process.wait(timeout=max(0.0, deadline - time.monotonic()))
-    for process, log in jobs:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        log.close()
-
-
 def write_tables(options):
-    markdown, outputs = result_tables.write_tables(options.experiment_set, options.set, options.cells,
-                                                   options.log_dir, options.budget)
+    found = runs.find_runs(options.log_dir)
+    corrupt = [run.error for run in found if run.status == run_files.CORRUPT]
+    if corrupt:
+        sys.exit(f"reproduce.py: error: {corrupt[0]}")
+    try:
+        matched = runs.match_runs(options.cells, options.budget, found)
+    except ValueError as error:
+        sys.exit(f"reproduce.py: error: {error}")
+    experiment_set = experiments.EXPERIMENT_SETS[options.set]
+    markdown = tables.markdown_table(experiment_set, options.budget, matched, options.seeds)
+    options.log_dir.mkdir(parents=True, exist_ok=True)
+    outputs = [options.log_dir / f"{options.set}.md", options.log_dir / f"{options.set}.csv",
+               options.log_dir / "hparams"]
+    outputs[0].write_text(markdown)
+    tables.write_csv(outputs[1], experiment_set, matched)
+    tables.write_hparams(outputs[2], matched)
     print(markdown)
     print("Wrote " + ", ".join(map(str, outputs)))
     return 0
 
 
-MODES = {"list": list_runs, "print-commands": print_commands, "jobs": run_locally, "table": write_tables}
+def launch(options):
+    if options.launcher == "slurm":
+        return slurm.submit(options.cells, options)
+    return local.run_locally(options.cells, options)
+
+
+def reevaluate(options):
+    """Re-evaluates every finished run of the selected cells; prints one line per run."""
+    from dvae import reevaluation
+    matched = runs.match_runs(options.cells, options.budget, runs.find_runs(options.log_dir))
+    for cell, found in matched.items():
+        if found is None or found.status != run_files.FINISHED:
+            print(f"skip   {cell.name}: not finished", flush=True)
+            continue
+        values = reevaluation.reevaluate(found.directory, options.eval_iw_samples, options.ais_num_betas,
+                                         options.ais_num_chains, options.data_dir)
+        print(f"done   {cell.name}: test NLL {values['metrics']['test/neg_ll']:.3f} ± "
+              f"{values['test_neg_ll_mc_stderr']:.3f} with {options.eval_iw_samples} samples (was "
+              f"{found.results['metrics']['test/neg_ll']:.3f}); log Z {values['log_z']:.3f} ± "
+              f"{values['log_z_stderr']:.3f}; {values['seconds']:.0f} s", flush=True)
+    return 0
+
+
+def regenerate_results(options):
+    try:
+        written = results_doc.regenerate()
+    except results_doc.ResultsError as error:
+        sys.exit(f"reproduce.py: error: {error}")
+    print("Wrote " + ", ".join(map(str, written)))
+    return 0
+
+
+MODES = {"list": list_runs, "print-commands": print_commands, "table": write_tables, "launch": launch,
+         "results": regenerate_results, "reevaluate": reevaluate}
 
 
 def main(argv=None):
@@ -214,6 +205,11 @@ def main(argv=None):
     return MODES[options.mode](options)
 
 
-if __name__ == "__main__":
+def console_main():
+    """Entry point of the `dvae-reproduce` command."""
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `--list | head` ends quietly
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    console_main()

@@ -69,7 +69,9 @@ def main(argv):
         configs.check_range("summary_every", FLAGS.summary_every)
     except configs.ConfigError as error:
         sys.exit(f"run.py: error: {error}")
-    from dvae import experiment, interrupts  # TensorFlow is imported only once the flags are known to be valid
+    from dvae import quiet
+    quiet.tensorflow_started()  # only once the flags are known to be valid, and without TensorFlow's start-up noise
+    from dvae import experiment, interrupts
     try:
         with experiment.prepare(config, log_dir=FLAGS.log_dir, data_dir=FLAGS.data_dir, resume=FLAGS.resume,
                                 summary_every=FLAGS.summary_every) as run:
@@ -81,5 +83,27 @@ def main(argv):
         sys.exit(stop.exit_status)
 
 
-if __name__ == "__main__":
+def run_in_process(arguments):
+    """Runs run.py with the flags `arguments` in this process (a job scheduler's worker, say) and returns the exit
+    status the command would have; error and stop messages go to stderr."""
+    FLAGS.unparse_flags()
+    try:
+        parse_flags(["run.py", *arguments])
+        main([])
+    except SystemExit as stop:
+        if stop.code is None or isinstance(stop.code, int):
+            return stop.code or 0
+        print(stop.code, file=sys.stderr, flush=True)
+        return 1
+    return 0
+
+
+def console_main():
+    """Entry point of the `dvae-run` command: this module's flags are shown by `--help` as the main module's."""
+    for flag in FLAGS.get_flags_for_module(__name__):
+        FLAGS.register_key_flag_for_module(sys.argv[0], flag)  # absl's name for the main module
     app.run(main, flags_parser=parse_flags)
+
+
+if __name__ == "__main__":
+    console_main()

@@ -1,7 +1,8 @@
 """The paper's experiment grids and the training budgets of `reproduce.py`, as data.
 
-A cell of a grid is one run of `run.py`: a dataset, struct, baseline, k and prior sampler. Each experiment set
-also names how its table is laid out: the cell fields that make a row and the field whose values are the columns.
+A cell of a grid is one run of `run.py`: a dataset, struct, baseline, k, prior sampler and seed (the seeds come
+from `reproduce.py --seeds`). Each experiment set also names how its table is laid out: the cell fields that make
+a row and the field whose values are the columns; the seeds of a cell are averaged in its table entry.
 """
 import dataclasses
 import itertools
@@ -25,16 +26,24 @@ SAMPLERS = {
 
 @dataclasses.dataclass(frozen=True, order=True)
 class Cell:
-    """One run; `experiment_id` is the run's directory below `{log_dir}/{sampler}`."""
+    """One run; `experiment_id` is run.py's directory for it below its `--log_dir`."""
     dataset: str
     struct: str
     baseline: str
     k: int
     sampler: str
+    seed: int = 1
 
     @property
     def experiment_id(self):
         return f"{self.dataset}/{self.struct}/{self.baseline}/{self.k}"
+
+    @property
+    def name(self):
+        return f"seed{self.seed}/{self.sampler}/{self.experiment_id}"
+
+    def without_seed(self):
+        return dataclasses.replace(self, seed=1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,10 +55,10 @@ class Grid:
     ks: tuple
     samplers: tuple
 
-    def cells(self):
-        for dataset, struct, k, baseline, sampler in itertools.product(
-                self.datasets, self.structs, self.ks, self.baselines, self.samplers):
-            yield Cell(dataset, struct, baseline, k, sampler)
+    def cells(self, seeds=(1,)):
+        for dataset, struct, k, baseline, sampler, seed in itertools.product(
+                self.datasets, self.structs, self.ks, self.baselines, self.samplers, seeds):
+            yield Cell(dataset, struct, baseline, k, sampler, seed)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,13 +69,15 @@ class ExperimentSet:
     row_fields: tuple
     column_field: str
 
-    def cells(self):
-        """All cells in table order, each once."""
-        return list(dict.fromkeys(cell for grid in self.grids for cell in grid.cells()))
+    def cells(self, seeds=(1,)):
+        """All cells in table order (the seeds of a cell together), each once."""
+        return list(dict.fromkeys(cell for grid in self.grids for cell in grid.cells(seeds)))
 
 
 DVAE_SHARP_BASELINES = tuple(b for b in paper.BASELINES if paper.BASELINE_SPECS[b].importance_weighted)
+TREND_BASELINES = ("dvae_spike_exp", "dvaepp_power", "dvaes_power")
 BASELINE_TABLE = dict(row_fields=("dataset", "struct", "k"), column_field="baseline")
+MNIST_LIN = dict(datasets=("binarized_mnist",), structs=("1-layer-lin",))
 
 EXPERIMENT_SETS = {
     "table1": ExperimentSet(
@@ -82,6 +93,16 @@ EXPERIMENT_SETS = {
         grids=(Grid(("binarized_mnist",), ("1-layer-lin",), paper.BASELINES, (1,), ("pa",)),
                Grid(("binarized_mnist",), ("1-layer-lin",), DVAE_SHARP_BASELINES, (5,), ("pa",))),
         **BASELINE_TABLE),
+    "mnist-lin-study": ExperimentSet(
+        title="Binarized MNIST, 1-layer-lin: all baselines at k = 1 and k = 5, population annealing",
+        grids=(Grid(**MNIST_LIN, baselines=paper.BASELINES, ks=(1, 5), samplers=("pa",)),), **BASELINE_TABLE),
+    "mnist-lin-samplers": ExperimentSet(
+        title="Binarized MNIST, 1-layer-lin, k = 1: population annealing versus PCD for every baseline",
+        grids=(Grid(**MNIST_LIN, baselines=paper.BASELINES, ks=(1,), samplers=("pa", "pcd")),),
+        row_fields=("dataset", "struct", "baseline", "k"), column_field="sampler"),
+    "mnist-lin-trend": ExperimentSet(
+        title="Binarized MNIST, 1-layer-lin, k = 5: DVAE, DVAE++ (power) and DVAE# (power)",
+        grids=(Grid(**MNIST_LIN, baselines=TREND_BASELINES, ks=(5,), samplers=("pa",)),), **BASELINE_TABLE),
 }
 
 # run.py flag overrides per budget. `paper` passes none: run.py's defaults are the paper's protocol.
@@ -99,6 +120,13 @@ BUDGETS = {
         "summary_every": 1000,
     },
 }
+# The budget trend: five times the training of cpu-small, and cpu-small with the paper's sampler.
+BUDGETS["cpu-small-100k"] = {**BUDGETS["cpu-small"], "num_train_iter": 100000}
+BUDGETS["cpu-small-paper-sampler"] = {**BUDGETS["cpu-small"], "sampler_chains": 1000, "sampler_sweeps": 40}
+# A run of under a minute per cell, to check a grid's whole path (launcher, runs, tables) before a real budget.
+BUDGETS["smoke"] = {"num_train_iter": 1000, "sampler_chains": 16, "sampler_sweeps": 2, "ais_num_betas": 20,
+                    "ais_num_chains": 16, "eval_every": 500, "val_iw_samples": 2, "eval_iw_samples": 5,
+                    "summary_every": 100}
 
 # The cell fields that reproduce.py can select on (`--dataset=a,b` etc.).
-FILTERS = ("dataset", "struct", "baseline", "k")
+FILTERS = ("dataset", "struct", "baseline", "k", "sampler")

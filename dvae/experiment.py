@@ -129,16 +129,31 @@ def train_and_evaluate(run):
     if run.results is not None:
         print(f"{run.run_dir} is finished; results in {run.run_dir / run_files.RESULTS_FILE}", flush=True)
         return run.results
+    print(describe(run.config, run.run_dir), flush=True)
     writer = summaries.SummaryWriter(run.run_dir)
     evaluator = evaluation.Evaluator(run.model)
     try:
         with interrupts.StopSignals() as stop:
             if run.trainer.step == 0:
+                writer.hparams(summaries.hparams(run.config))
                 writer.scalars(run.model.smoothing_summaries(), step=0)
             _train(run, writer, evaluator, stop)
-            return _final_evaluation(run, writer, evaluator, stop)
+            results = _final_evaluation(run, writer, evaluator, stop)
     finally:
         writer.close()
+    print(f"Results: {run.run_dir / run_files.RESULTS_FILE}\nTensorBoard: tensorboard --logdir "
+          f"{run.run_dir.parents[3]}", flush=True)
+    return results
+
+
+def describe(config, run_dir):
+    """One line: the run directory and the resolved configuration."""
+    sampler = "population annealing" if config.qupa else "PCD"
+    objective = "IW bound" if config.use_iw else "ELBO"
+    return (f"Run {run_dir}: {config.baseline} (β = {config.beta:g}, {objective}), {config.struct}, k = {config.k}, "
+            f"{sampler} {config.sampler_chains} × {config.sampler_sweeps}, {config.num_train_iter} steps, "
+            f"evaluation every {config.eval_every} ({config.val_iw_samples} samples; final "
+            f"{config.eval_iw_samples}), AIS {config.ais_num_betas} × {config.ais_num_chains}, seed {config.seed}")
 
 
 def _train(run, writer, evaluator, stop):
@@ -255,7 +270,21 @@ def _periodic_evaluation(run, writer, evaluator, check_stop):
             trainer.save_best(metrics["val/neg_ll"])
         except training.CheckpointError as error:
             raise RunError(str(error)) from None
-    writer.scalars({**metrics, **{f"log_z/{name}": value for name, value in log_z.items()}}, step=trainer.step)
+    values = {**metrics, **{f"log_z/{name}": value for name, value in log_z.items()}}
+    writer.scalars(values, step=trainer.step)
+    _record_evaluation(run, {"step": trainer.step, **values})
+
+
+def _record_evaluation(run, entry):
+    """Adds one periodic evaluation to `evaluations.json` (replacing an earlier one of the same step, which a
+    resumed run redoes with the same numbers)."""
+    path = run.run_dir / run_files.EVALUATIONS_FILE
+    try:
+        history = run_files.read_json(path).get("evaluations", []) if path.exists() else []
+        history = sorted([e for e in history if e.get("step") != entry["step"]] + [entry], key=lambda e: e["step"])
+        run_files.write_json(path, {"evaluations": history})
+    except run_files.RunFileError as error:
+        raise RunError(str(error)) from None
 
 
 def _final_evaluation(run, writer, evaluator, stop):

@@ -3,8 +3,8 @@
 No TensorFlow here: `reproduce.py` and the table code read runs through this module without loading it.
 
 A run directory holds `config.json` (written when the run starts), `checkpoints/` (the latest state), `best/` (the
-best-validation model), TensorBoard event files, `results.json` (written once, at the end) and the lock file `run.lock`,
-locked while a process works on the run. JSON files are replaced atomically (temporary file, fsync, rename, fsync of
+best-validation model), TensorBoard event files, `evaluations.json` (one entry per periodic evaluation),
+`results.json` (written once, at the end) and the lock file `run.lock`, locked while a process works on the run. JSON files are replaced atomically (temporary file, fsync, rename, fsync of
 the directory), so a reader sees the old or the new file, never a partial one.
 """
 import contextlib
@@ -16,6 +16,8 @@ import socket
 import tempfile
 
 CONFIG_FILE, RESULTS_FILE, LOCK_FILE = "config.json", "results.json", "run.lock"
+EVALUATIONS_FILE = "evaluations.json"  # every periodic evaluation: step, validation and test bounds, AIS log Z
+REEVALUATION_FILE = "reevaluation.json"  # the final test again with other sizes (dvae/reevaluation.py)
 CHECKPOINT_DIR, BEST_DIR = "checkpoints", "best"
 FINISHED, PARTIAL, MISSING, CORRUPT = "finished", "partial", "missing", "corrupt"
 RESULTS_KEYS = ("metrics", "config", "final_step")

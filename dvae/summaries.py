@@ -13,6 +13,15 @@ def image_grid(images, rows=10, cols=10, side=28):
     return (np.clip(grid, 0.0, 1.0) * 255.0).round().astype(np.uint8)[None, :, :, None]
 
 
+HPARAMS_FIELDS = ("dataset", "struct", "baseline", "k", "qupa", "beta", "seed", "num_train_iter", "sampler_chains",
+                  "sampler_sweeps", "eval_iw_samples")
+
+
+def hparams(config):
+    """The configuration fields a grid varies, as TensorBoard hyperparameters."""
+    return {name: getattr(config, name) for name in HPARAMS_FIELDS}
+
+
 class SummaryWriter:
     """Writes scalars and images into the run directory's event files."""
 
@@ -29,6 +38,13 @@ class SummaryWriter:
         with self.writer.as_default(step=step):
             for tag, image in named_images.items():
                 tf.summary.image(tag, image)
+        self.writer.flush()
+
+    def hparams(self, values):
+        """The run's hyperparameters for TensorBoard's HParams tab (written once, when the run starts)."""
+        from tensorboard.plugins.hparams import api as hp
+        with self.writer.as_default():
+            hp.hparams(values)
         self.writer.flush()
 
     def close(self):

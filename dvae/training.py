@@ -16,6 +16,18 @@ import tensorflow as tf
 from dvae import objectives
 
 
+def reproducible_graphs():
+    """Turns TensorFlow's graph optimiser (Grappler) off for this process.
+
+    With it on, the same run in two processes sometimes took different rounding paths (a training step's sampler
+    log Z differing in its last bits by step 100, then diverging): 3 of 12 processes of one k = 5 configuration
+    differed, whichever thread counts were set, while repeats inside one process agreed. With it off, 10 of 10
+    processes agreed. The run's numbers then depend only on its seed and checkpoint, which exact resumption
+    (docs/RELIABILITY.md) needs. Must be called before the first function is traced.
+    """
+    tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
+
+
 class FusedAdam(tf.keras.optimizers.Adam):
     """Keras Adam whose update is TensorFlow's fused `ResourceApplyAdam` kernel: one op per variable instead of
     about ten, with Keras Adam's slots (and so its checkpoint layout). At step t, with gradient g,
@@ -39,6 +51,7 @@ class FusedAdam(tf.keras.optimizers.Adam):
 class Trainer(tf.Module):
     def __init__(self, model, config, run_dir):
         super().__init__(name="trainer")
+        reproducible_graphs()
         self.model, self.config = model, config
         self.optimizer = FusedAdam(objectives.learning_rate_schedule(config), epsilon=1e-3)
         self.variables_to_train = model.trainable_variables

@@ -20,9 +20,12 @@ def _tags(run_dir):
     return set(tags["tensors"]) | set(tags["images"]) | set(tags["scalars"])
 
 
-@pytest.mark.parametrize("k", [1, 5])
-@pytest.mark.parametrize("struct", configs.STRUCTS)
-@pytest.mark.parametrize("baseline", configs.BASELINES)
+FAST_CASE = ("dvaes_power", "1-layer-lin", 1)  # the one end-to-end run of `make check`
+CASES = [pytest.param(b, s, k, marks=() if (b, s, k) == FAST_CASE else pytest.mark.slow)
+         for k in (1, 5) for s in configs.STRUCTS for b in configs.BASELINES]
+
+
+@pytest.mark.parametrize("baseline, struct, k", CASES)
 def test_every_configuration_trains_and_writes_events_and_results(baseline, struct, k, tmp_path, mnist_dir):
     config = configs.make_config(baseline=baseline, struct=struct, k=k, qupa=(k == 1), **TINY)
     with experiment.prepare(config, log_dir=tmp_path, data_dir=str(mnist_dir), summary_every=100) as run:

@@ -14,6 +14,7 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow
 REPO = pathlib.Path(__file__).resolve().parent.parent
 TINY = ["--struct=1-layer-lin", "--baseline=dvaes_power", "--num_train_iter=40", "--eval_every=20",
         "--summary_every=10", "--sampler_chains=16", "--sampler_sweeps=2", "--ais_num_betas=20",

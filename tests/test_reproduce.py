@@ -1,26 +1,27 @@
-"""reproduce.py on fake run directories: grids, commands parsed by run.py's flags, statuses, tables, HParams, and
-the local job runner with a fake run.py. Nothing here trains a model."""
+"""reproduce.py on fake run directories: grids and seeds, commands parsed by run.py's flags, statuses, tables with
+mean ± sd, HParams, the local launcher and the commands file with a fake run.py. Nothing here trains a model."""
 import csv
 import json
 import os
-import shlex
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
 import configs
 import reproduce
 from configs import experiments
-from dvae import result_tables
+from grid import local, runs, tables
 
-REPO = reproduce.RUN_SCRIPT.parent
+REPO = local.RUN_SCRIPT.parent
 CPU_SMALL = experiments.BUDGETS["cpu-small"]
 
 
-def cells_of(name):
-    return experiments.EXPERIMENT_SETS[name].cells()
+def cells_of(name, seeds=(1,)):
+    return experiments.EXPERIMENT_SETS[name].cells(seeds)
 
 
 def run_main(args, capsys):
@@ -29,13 +30,11 @@ def run_main(args, capsys):
     return status, capsys.readouterr().out.splitlines()
 
 
-def write_fake_run(log_dir, cell, test_nll=None, budget=CPU_SMALL):
+def write_fake_run(log_dir, cell, test_nll=None, budget="cpu-small", directory=None):
     """A run directory as run.py leaves it: config.json always, results.json when `test_nll` is given."""
-    directory = result_tables.run_dir(cell, log_dir)
+    directory = directory or runs.run_dir(cell, log_dir)
     directory.mkdir(parents=True)
-    config_flags = {k: v for k, v in budget.items() if k != "summary_every"}
-    config = configs.make_config(dataset=cell.dataset, struct=cell.struct, baseline=cell.baseline, k=cell.k,
-                                 qupa=experiments.SAMPLERS[cell.sampler].qupa, **config_flags).to_dict()
+    config = runs.expected_config(cell, budget)
     (directory / "config.json").write_text(json.dumps(config))
     if test_nll is not None:
         metrics = {"test/neg_ll": test_nll, "val/neg_ll": test_nll + 0.5, "test/neg_elbo": test_nll + 5.0,
@@ -52,33 +51,26 @@ def test_table1_is_every_dataset_struct_k_and_baseline_with_population_annealing
     assert len(cells) == 2 * 4 * 3 * 8 == 192
     assert {(c.dataset, c.struct, c.k, c.baseline) for c in cells} == {
         (d, s, k, b) for d in configs.DATASETS for s in configs.STRUCTS for k in (1, 5, 25) for b in configs.BASELINES}
-    assert {c.sampler for c in cells} == {"pa"}
+    assert {c.sampler for c in cells} == {"pa"} and {c.seed for c in cells} == {1}
 
 
-def test_mnist_lin_row_is_all_baselines_at_k1_and_the_dvae_sharp_ones_at_k5():
-    cells = cells_of("mnist-lin-row")
-    assert len(cells) == 13
-    assert {(c.dataset, c.struct, c.sampler) for c in cells} == {("binarized_mnist", "1-layer-lin", "pa")}
-    assert [c.baseline for c in cells if c.k == 1] == list(configs.BASELINES)
-    assert [c.baseline for c in cells if c.k == 5] == [b for b in configs.BASELINES if b.startswith("dvaes_")]
+def test_seeds_multiply_the_cells_and_keep_a_cells_seeds_together():
+    cells = cells_of("mnist-lin-row", seeds=(1, 2))
+    assert len(cells) == 26
+    assert [c.seed for c in cells[:4]] == [1, 2, 1, 2] and cells[0].without_seed() == cells[1].without_seed()
 
 
-def test_table2_runs_each_of_its_cells_with_both_samplers():
-    grid, = experiments.EXPERIMENT_SETS["table2"].grids
-    cells = cells_of("table2")
-    assert len(cells) == len(grid.datasets) * len(grid.structs) * len(grid.baselines) * len(grid.ks) * 2
-    assert "dvaes_power" in grid.baselines and grid.ks == (1,) and set(grid.datasets) == set(configs.DATASETS)
-    by_run = {}
-    for cell in cells:
-        by_run.setdefault((cell.dataset, cell.struct, cell.baseline, cell.k), []).append(cell.sampler)
-    assert all(samplers == ["pa", "pcd"] for samplers in by_run.values())
+def test_study_sets_hold_the_row_the_samplers_and_the_trend():
+    assert len(cells_of("mnist-lin-study")) == 16 and {c.k for c in cells_of("mnist-lin-study")} == {1, 5}
+    samplers = cells_of("mnist-lin-samplers")
+    assert len(samplers) == 16 and {(c.sampler, c.k) for c in samplers} == {("pa", 1), ("pcd", 1)}
+    assert [c.baseline for c in cells_of("mnist-lin-trend")] == list(experiments.TREND_BASELINES)
 
 
 def test_filters_select_a_subset(capsys):
     status, lines = run_main(["--set=table1", "--dataset=omniglot", "--k=1,25", "--list"], capsys)
     assert status == 0 and len(lines) == 4 * 2 * 8
-    assert all(line.split()[2].startswith("omniglot/") and line.split()[2].split("/")[3] in ("1", "25")
-               for line in lines)
+    assert all("/omniglot/" in line and line.split()[1].split("/")[-1] in ("1", "25") for line in lines)
 
 
 # --- commands --------------------------------------------------------------------------------------------------
@@ -89,14 +81,13 @@ PARSE_WITH_RUN_FLAGS = textwrap.dedent("""
     parsed = []
     for line in sys.stdin.read().splitlines():
         words = shlex.split(line)
-        assert words[:2] == ["python", "run.py"], words
+        assert words[:2] == [sys.executable, run.__file__], words
         run.FLAGS.unparse_flags()
         run.FLAGS(["run.py", *words[2:]])
         configs.make_config(**{name: run.FLAGS[name].value for name in run.CONFIG_FLAGS})
         given = {word[2:].split("=", 1)[0] for word in words[2:]}
         parsed.append({name: run.FLAGS[name].value for name in given})
-    defaults = {name: run.FLAGS[name].default for name in run.FLAGS}
-    print(json.dumps({"parsed": parsed, "defaults": defaults}))
+    print(json.dumps({"parsed": parsed}))
 """)
 
 
@@ -105,51 +96,38 @@ def parse_commands_with_run_flags(lines):
     completed = subprocess.run([sys.executable, "-c", PARSE_WITH_RUN_FLAGS], input="\n".join(lines), cwd=REPO,
                                capture_output=True, text=True)
     assert completed.returncode == 0, completed.stderr[-2000:]
-    return json.loads(completed.stdout)
+    return json.loads(completed.stdout)["parsed"]
 
 
-@pytest.mark.parametrize("set_name,budget", [("table1", "paper"), ("table2", "cpu-small")])
-def test_printed_commands_parse_with_run_flags_and_match_cell_and_budget(set_name, budget, tmp_path, capsys,
-                                                                         monkeypatch):
-    monkeypatch.chdir(REPO)
+@pytest.mark.parametrize("set_name,budget", [("table1", "paper"), ("mnist-lin-samplers", "cpu-small")])
+def test_printed_commands_parse_with_run_flags_and_match_cell_seed_and_budget(set_name, budget, tmp_path, capsys):
     data_dir = tmp_path / "data dir"
-    status, lines = run_main([f"--set={set_name}", f"--budget={budget}", f"--log_dir={tmp_path}",
+    status, lines = run_main([f"--set={set_name}", f"--budget={budget}", "--seeds=1,3", f"--log_dir={tmp_path}",
                               f"--data_dir={data_dir}", "--print-commands"], capsys)
-    cells = cells_of(set_name)
+    cells = cells_of(set_name, seeds=(1, 3))
     assert status == 0 and len(lines) == len(cells)
-    answer = parse_commands_with_run_flags(lines)
-    for cell, flags in zip(cells, answer["parsed"]):
+    for cell, flags in zip(cells, parse_commands_with_run_flags(lines)):
         sampler = experiments.SAMPLERS[cell.sampler]
         assert flags == {"dataset": cell.dataset, "struct": cell.struct, "baseline": cell.baseline, "k": cell.k,
-                         "qupa": sampler.qupa, "log_dir": str(tmp_path / sampler.log_subdir),
+                         "qupa": sampler.qupa, "seed": cell.seed,
+                         "log_dir": str(tmp_path / f"seed{cell.seed}" / sampler.log_subdir),
                          "data_dir": str(data_dir), **experiments.BUDGETS[budget]}
-    assert all(CPU_SMALL[name] != answer["defaults"][name] for name in CPU_SMALL if name != "summary_every")
-
-
-def test_commands_of_the_two_samplers_use_separate_log_dirs(capsys):
-    status, lines = run_main(["--set=table2", "--struct=1-layer-lin", "--dataset=omniglot", "--print-commands"],
-                             capsys)
-    assert status == 0 and len(lines) == 2
-    pa, pcd = (dict(word[2:].split("=", 1) for word in shlex.split(line)[2:]) for line in lines)
-    assert (pa["qupa"], pcd["qupa"]) == ("True", "False")
-    assert (pa["log_dir"], pcd["log_dir"]) == ("logs/paper/pa", "logs/paper/pcd")
 
 
 # --- statuses and errors ---------------------------------------------------------------------------------------
 
-def test_list_reports_finished_partial_and_missing_runs(tmp_path, capsys):
-    finished, from_config, from_checkpoint, missing = cells_of("mnist-lin-row")[:4]
+def test_list_reports_finished_corrupt_partial_and_missing_runs(tmp_path, capsys):
+    finished, corrupt, from_config, from_checkpoint, missing = cells_of("mnist-lin-row")[:5]
     write_fake_run(tmp_path, finished, test_nll=90.0)
+    (write_fake_run(tmp_path, corrupt, test_nll=91.0) / "results.json").write_text("{")
     write_fake_run(tmp_path, from_config)
-    (result_tables.run_dir(from_checkpoint, tmp_path) / "checkpoints").mkdir(parents=True)
-    (result_tables.run_dir(missing, tmp_path)).mkdir(parents=True)
+    (runs.run_dir(from_checkpoint, tmp_path) / "checkpoints").mkdir(parents=True)
     status, lines = run_main(["--set=mnist-lin-row", f"--log_dir={tmp_path}", "--list"], capsys)
     assert status == 0 and len(lines) == 13
-    statuses = {line.split()[2]: (line.split()[0], line.split()[1]) for line in lines}
-    assert statuses[finished.experiment_id] == ("finished", "pa")
-    assert statuses[from_config.experiment_id] == statuses[from_checkpoint.experiment_id] == ("partial", "pa")
-    assert statuses[missing.experiment_id] == ("missing", "pa")
-    assert sum(s == "missing" for s, _ in statuses.values()) == 10
+    statuses = {line.split()[1]: line.split()[0] for line in lines}
+    assert statuses[finished.name] == "finished" and statuses[corrupt.name] == "corrupt"
+    assert statuses[from_config.name] == statuses[from_checkpoint.name] == "partial"
+    assert statuses[missing.name] == "missing" and list(statuses.values()).count("missing") == 9
 
 
 @pytest.mark.parametrize("args,message", [
@@ -159,7 +137,11 @@ def test_list_reports_finished_partial_and_missing_runs(tmp_path, capsys):
     (["--set=mnist-lin-row", "--k=25", "--jobs=1"], "--k=25 is not in set mnist-lin-row"),
     (["--set=mnist-lin-row", "--k=5", "--baseline=dvaepp_exp", "--table"], "select no run"),
     (["--jobs=0"], "--jobs=0 must be >= 1"),
-    (["--set=table1"], "one of the arguments"),
+    (["--seeds=1,x", "--list"], "--seeds=1,x"),
+    (["--seeds=2,2", "--list"], "distinct"),
+    (["--launcher=slurm", "--slurm_time=soon"], "--slurm_time=soon"),
+    (["--launcher=slurm", "--cpus_per_job=0"], "--cpus_per_job=0 must be >= 1"),
+    (["--set=table1"], "say what to do"),
 ])
 def test_bad_input_is_a_one_line_error_with_status_2_and_writes_nothing(args, message, tmp_path, capsys):
     log_dir = tmp_path / "logs"
@@ -179,42 +161,54 @@ def markdown_rows(text):
     return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[1:]]
 
 
-def test_table_places_values_marks_missing_and_partial_and_states_the_budget(tmp_path, capsys):
-    cell = {(c.baseline, c.k): c for c in cells_of("mnist-lin-row")}
-    write_fake_run(tmp_path, cell["dvaes_power", 1], test_nll=88.5)
-    write_fake_run(tmp_path, cell["dvae_spike_exp", 1], test_nll=91.25)
-    write_fake_run(tmp_path, cell["dvaes_gi", 5], test_nll=87.125)
-    write_fake_run(tmp_path, cell["dvaes_exp", 5])
-    status, lines = run_main(["--set=mnist-lin-row", f"--log_dir={tmp_path}", "--table"], capsys)
+def test_table_shows_mean_and_sd_over_seeds_marks_missing_and_states_the_budget(tmp_path, capsys):
+    cell = {(c.baseline, c.k, c.seed): c for c in cells_of("mnist-lin-row", seeds=(1, 2, 3))}
+    for seed, value in ((1, 88.0), (2, 89.0), (3, 90.0)):
+        write_fake_run(tmp_path, cell["dvaes_power", 1, seed], test_nll=value)
+    write_fake_run(tmp_path, cell["dvae_spike_exp", 1, 1], test_nll=91.25)
+    write_fake_run(tmp_path, cell["dvae_spike_exp", 1, 2], test_nll=92.25)
+    write_fake_run(tmp_path, cell["dvaes_exp", 5, 1])
+    status, lines = run_main(["--set=mnist-lin-row", "--seeds=1,2,3", "--budget=cpu-small", f"--log_dir={tmp_path}",
+                              "--table"], capsys)
     assert status == 0
     markdown = (tmp_path / "mnist-lin-row.md").read_text()
-    assert markdown in "\n".join(lines) + "\n"
-    header = next(line for line in markdown.splitlines() if line.startswith("| dataset"))
-    assert [h.strip() for h in header.strip("|").split("|")][3:] == [
-        configs.BASELINE_SPECS[b].paper_column for b in configs.BASELINES]
     k1, k5 = markdown_rows(markdown)
-    assert k1 == ["binarized_mnist", "1-layer-lin", "1", "91.25", "–", "–", "–", "–", "–", "–", "**88.50**"]
-    assert k5 == ["binarized_mnist", "1-layer-lin", "5", "", "", "", "87.12", "–", "(partial)", "–", "–"]
-    assert "20000 training steps" in markdown and "100 chains × 10 sweeps" in markdown
-    assert "300 temperatures × 256 chains" in markdown and "1000 importance samples per test image" in markdown
-    assert "Sampler: population annealing." in markdown
+    assert k1[3] == "91.75 ± 0.71 (n=2)" and k1[10] == "**89.00 ± 1.00**" and k1[4] == "–"
+    assert k5[3] == "" and k5[8] == "(partial)"
+    assert "mean ± sd over seeds (1, 2, 3" in markdown and "20000 training steps" in markdown
     with open(tmp_path / "mnist-lin-row.csv") as handle:
         rows = list(csv.DictReader(handle))
-    assert [row["k"] for row in rows] == ["1", "5"]
-    assert float(rows[0]["dvaes_power"]) == 88.5 and rows[0]["dvaepp_exp"] == "missing"
-    assert float(rows[1]["dvaes_gi"]) == 87.125 and rows[1]["dvaes_exp"] == "partial" and rows[1]["dvaepp_exp"] == ""
+    assert float(rows[0]["dvaes_power"]) == 89.0 and float(rows[0]["dvaes_power_sd"]) == 1.0
+    assert rows[0]["dvaes_power_n"] == "3" and rows[0]["dvaepp_exp"] == "missing"
 
 
-def test_table2_compares_the_samplers_side_by_side(tmp_path, capsys):
-    pa, pcd = (c for c in cells_of("table2") if (c.dataset, c.struct) == ("omniglot", "2-layer-nonlin"))
-    write_fake_run(tmp_path, pa, test_nll=100.0)
-    write_fake_run(tmp_path, pcd, test_nll=101.5)
-    status, _ = run_main(["--set=table2", "--dataset=omniglot", f"--log_dir={tmp_path}", "--table"], capsys)
-    assert status == 0
-    markdown = (tmp_path / "table2.md").read_text()
-    assert "| dataset | struct | baseline | k | population annealing | PCD |" in markdown
-    assert ["omniglot", "2-layer-nonlin", "dvaes_power", "1", "**100.00**", "101.50"] in markdown_rows(markdown)
-    assert len(markdown_rows(markdown)) == 4 and "Sampler: population annealing, PCD." in markdown
+def test_a_row_is_bold_only_where_the_lead_exceeds_twice_its_standard_error():
+    clear, close, single = tables.Entry([88.0, 88.1, 87.9], []), tables.Entry([88.3, 88.7, 87.9], []), \
+        tables.Entry([80.0], [])
+    behind = tables.Entry([90.0, 90.2, 89.8], [])
+    assert tables.clear_lead(clear, behind) and not tables.clear_lead(clear, close)
+    assert not tables.clear_lead(single, behind)
+    row = tables.markdown_row(("r",), {"a": clear, "b": behind}, ["a", "b"], (1, 2, 3))
+    assert "**88.00 ± 0.10**" in row
+    assert "**" not in tables.markdown_row(("r",), {"a": clear, "b": close}, ["a", "b"], (1, 2, 3))
+
+
+def test_table_finds_a_run_made_by_hand_by_its_configuration(tmp_path, capsys):
+    cell = cells_of("table2")[0]
+    write_fake_run(tmp_path, cell, test_nll=95.5, directory=tmp_path / "by-hand" / cell.experiment_id)
+    status, lines = run_main(["--set=table2", f"--log_dir={tmp_path}", "--budget=cpu-small", "--table"], capsys)
+    assert status == 0 and "95.50" in "\n".join(lines)
+
+
+def test_table_refuses_two_finished_runs_of_one_cell_and_names_a_corrupt_results_file(tmp_path, capsys):
+    cell = cells_of("table2")[0]
+    write_fake_run(tmp_path, cell, test_nll=95.5)
+    write_fake_run(tmp_path, cell, test_nll=96.5, directory=tmp_path / "copy")
+    with pytest.raises(SystemExit, match="two finished runs of one configuration"):
+        reproduce.main(["--set=table2", f"--log_dir={tmp_path}", "--budget=cpu-small", "--table"])
+    (tmp_path / "copy" / "results.json").write_text('{"metrics": ')
+    with pytest.raises(SystemExit, match=str(tmp_path / "copy" / "results.json")):
+        reproduce.main(["--set=table2", f"--log_dir={tmp_path}", "--budget=cpu-small", "--table"])
 
 
 def test_table_writes_an_hparams_experiment_with_one_session_per_finished_run(tmp_path, capsys):
@@ -224,58 +218,57 @@ def test_table_writes_an_hparams_experiment_with_one_session_per_finished_run(tm
     write_fake_run(tmp_path, finished, test_nll=95.0)
     write_fake_run(tmp_path, partial)
     (tmp_path / "hparams" / "stale").mkdir(parents=True)
-    run_main(["--set=table2", f"--log_dir={tmp_path}", "--table"], capsys)
+    run_main(["--set=table2", "--budget=cpu-small", f"--log_dir={tmp_path}", "--table"], capsys)
 
     def plugin_values(path):
         events = [e for f in path.glob("events.out.tfevents.*") for e in tf.compat.v1.train.summary_iterator(str(f))]
-        values = [v for e in events for v in e.summary.value]
-        return {v.tag: v for v in values}
+        return {v.tag: v for e in events for v in e.summary.value}
     experiment = plugin_values(tmp_path / "hparams")[metadata.EXPERIMENT_TAG]
-    assert experiment.metadata.plugin_data.plugin_name == metadata.PLUGIN_NAME
     data = plugin_data_pb2.HParamsPluginData.FromString(experiment.metadata.plugin_data.content)
-    assert [h.name for h in data.experiment.hparam_infos] == list(result_tables.HPARAMS_FIELDS)
-    assert [m.name.tag for m in data.experiment.metric_infos] == list(result_tables.HPARAMS_METRICS)
+    assert [h.name for h in data.experiment.hparam_infos] == list(tables.HPARAMS_FIELDS)
     root = tmp_path / "hparams"
     sessions = [path for path in [root, *root.rglob("*")] if list(path.glob("events.out.tfevents.*"))]
-    assert sessions == [root, root / "pa" / finished.experiment_id] and not (root / "stale").exists()
+    assert sessions == [root, root / finished.name] and not (root / "stale").exists()
     session = plugin_values(sessions[1])
     start = plugin_data_pb2.HParamsPluginData.FromString(
         session[metadata.SESSION_START_INFO_TAG].metadata.plugin_data.content).session_start_info
     assert start.hparams["baseline"].string_value == finished.baseline
-    assert start.hparams["qupa"].bool_value is True and start.hparams["num_train_iter"].number_value == 20000
+    assert start.hparams["seed"].number_value == 1 and start.hparams["num_train_iter"].number_value == 20000
     assert tf.make_ndarray(session["test/neg_ll"].tensor) == pytest.approx(95.0)
 
 
-# --- local job runner ------------------------------------------------------------------------------------------
+# --- the local launcher and the commands file, with a fake run.py ----------------------------------------------
 
 FAKE_RUN_PY = textwrap.dedent("""
     import json, os, pathlib, signal, sys, time
     flags = dict(arg[2:].split("=", 1) for arg in sys.argv[1:])
     run_dir = pathlib.Path(flags["log_dir"], flags["dataset"], flags["struct"], flags["baseline"], flags["k"])
+    run_dir.mkdir(parents=True, exist_ok=True)
     with open(pathlib.Path(os.environ["FAKE_INVOCATIONS"]), "a") as log:
-        log.write(f"{flags['baseline']} {os.environ.get('TF_NUM_INTRAOP_THREADS')}\\n")
-    print("fake run of", run_dir)
-    if flags["baseline"] == os.environ.get("FAKE_INTERRUPTED_BASELINE"):
-        def save_and_exit(*_):
-            (run_dir / "interrupted").write_text("saved")
-            sys.exit(1)
-        signal.signal(signal.SIGINT, save_and_exit)
-        os.kill(os.getppid(), signal.SIGINT)
-        time.sleep(30)
+        log.write(f"{flags['baseline']} {flags['seed']} {os.environ.get('TF_NUM_INTRAOP_THREADS')}\\n")
+    print("fake run of", run_dir, flush=True)
+    if flags["baseline"] == os.environ.get("FAKE_STOPPED_BASELINE"):
+        def save_and_exit(signum, frame):
+            (run_dir / "stopped").write_text(signal.Signals(signum).name)
+            sys.exit(128 + signum)
+        signal.signal(signal.SIGTERM, save_and_exit)
+        (run_dir / "started").write_text("yes")
+        time.sleep(60)
     if flags["baseline"] == os.environ.get("FAKE_FAILING_BASELINE"):
         sys.exit("fake failure")
-    (run_dir / "results.json").write_text(json.dumps({"metrics": {"test/neg_ll": 90.0}}))
+    (run_dir / "results.json").write_text(json.dumps({"metrics": {"test/neg_ll": 90.0}, "config": {},
+                                                      "final_step": 1}))
 """)
 
 
 @pytest.fixture
 def fake_run_py(tmp_path, monkeypatch):
-    """Replaces run.py by a script that logs its call, then writes results.json, fails or waits for Ctrl-C."""
+    """Replaces run.py by a script that logs its call, then writes results.json, fails or waits for SIGTERM."""
     script = tmp_path / "fake_run.py"
     script.write_text(FAKE_RUN_PY)
-    monkeypatch.setattr(reproduce, "RUN_SCRIPT", script)
+    monkeypatch.setattr(local, "RUN_SCRIPT", script)
     monkeypatch.setenv("FAKE_INVOCATIONS", str(tmp_path / "invocations.txt"))
-    for name in reproduce.THREAD_VARIABLES:
+    for name in local.THREAD_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     return tmp_path / "invocations.txt"
 
@@ -291,39 +284,61 @@ def test_jobs_skip_finished_runs_resume_the_others_and_report_failures(tmp_path,
     args = ["--set=mnist-lin-row", "--k=1", "--baseline=dvae_spike_exp,dvaepp_exp,dvaepp_power,dvaes_power",
             f"--log_dir={log_dir}", "--jobs=2"]
     status, lines = run_main(args, capsys)
-
     assert status == 1
-    invocations = sorted(fake_run_py.read_text().splitlines())
     threads = max(1, len(os.sched_getaffinity(0)) // 2)
-    assert invocations == [f"{b} {threads}" for b in ("dvaepp_exp", "dvaepp_power", "dvaes_power")]
+    assert sorted(fake_run_py.read_text().splitlines()) == [
+        f"{b} 1 {threads}" for b in ("dvaepp_exp", "dvaepp_power", "dvaes_power")]
     assert any(" skip " in line and "dvae_spike_exp" in line for line in lines)
     assert sum(" start " in line for line in lines) == 3
     assert any("FAILED" in line and "dvaepp_power" in line and "exit 1" in line for line in lines)
-    assert sum(" done " in line for line in lines) == 2 and "failed: pa " in lines[-1]
+    assert sum(" done " in line for line in lines) == 2 and "failed: seed1/pa/" in lines[-1]
     log = (partial / "stdout.log").read_text()
     assert log.startswith("earlier attempt\n") and "fake run of" in log and "--baseline=dvaepp_exp" in log
-    assert "fake failure" in (result_tables.run_dir(cell["dvaepp_power"], log_dir) / "stdout.log").read_text()
-    assert json.loads((result_tables.run_dir(cell["dvae_spike_exp"], log_dir) / "results.json").read_text())[
-        "metrics"]["test/neg_ll"] == 92.0
-
     monkeypatch.delenv("FAKE_FAILING_BASELINE")
     assert run_main([*args[:-1], "--jobs=1"], capsys)[0] == 0
-    assert fake_run_py.read_text().splitlines()[-1] == "dvaepp_power None"
+    assert fake_run_py.read_text().splitlines()[-1] == "dvaepp_power 1 None"
 
 
-def test_ctrl_c_interrupts_each_child_once_and_exits_130(tmp_path, fake_run_py, capsys, monkeypatch):
-    monkeypatch.setenv("FAKE_INTERRUPTED_BASELINE", "dvaes_power")
-    args = ["--set=mnist-lin-row", "--k=1", "--baseline=dvaes_power", f"--log_dir={tmp_path}", "--jobs=1"]
-    status, lines = run_main(args, capsys)
-    run_dir = result_tables.run_dir(cells_of("mnist-lin-row")[7], tmp_path)
-    assert status == 130 and "Interrupted" in lines[-1]
-    assert (run_dir / "interrupted").read_text() == "saved"
-    assert not (run_dir / "results.json").exists()
+def test_sigterm_to_the_launcher_is_forwarded_and_waits_for_the_children(tmp_path, fake_run_py):
+    """reproduce.py as its own process: SIGTERM reaches the running child, which saves and exits; the launcher
+    then exits with 143 and starts nothing more."""
+    environment = {**os.environ, "FAKE_STOPPED_BASELINE": "dvaes_power", "PYTHONPATH": str(REPO)}
+    launcher = subprocess.Popen(
+        [sys.executable, "-c", "import sys, reproduce; from grid import local; local.RUN_SCRIPT = sys.argv[1]; "
+         "sys.exit(reproduce.main(sys.argv[2:]))", str(tmp_path / "fake_run.py"), "--set=mnist-lin-row", "--k=1",
+         "--baseline=dvaes_power,dvae_spike_exp", f"--log_dir={tmp_path}", "--jobs=1", "--seeds=1"],
+        env=environment, stdout=subprocess.PIPE, text=True, cwd=REPO)
+    run_dir = runs.run_dir(next(c for c in cells_of("mnist-lin-row") if c.baseline == "dvaes_power"), tmp_path)
+    deadline = time.monotonic() + 60
+    while not (run_dir / "started").exists():
+        assert time.monotonic() < deadline and launcher.poll() is None
+        time.sleep(0.1)
+    launcher.send_signal(signal.SIGTERM)
+    out, _ = launcher.communicate(timeout=60)
+    assert launcher.returncode == 143, out
+    assert (run_dir / "stopped").read_text() == "SIGTERM" and "Stopped by SIGTERM" in out
+    assert fake_run_py.read_text().splitlines() == ["dvae_spike_exp 1 None", "dvaes_power 1 None"]
 
 
 def test_worker_threads_share_the_cores_only_with_several_workers(monkeypatch):
-    for name in reproduce.THREAD_VARIABLES:
+    for name in local.THREAD_VARIABLES:
         monkeypatch.delenv(name, raising=False)
-    assert not set(reproduce.THREAD_VARIABLES) & set(reproduce.worker_environment(1))
-    many = reproduce.worker_environment(64)
-    assert {many[name] for name in reproduce.THREAD_VARIABLES} == {"1"}
+    assert not set(local.THREAD_VARIABLES) & set(local.worker_environment(1))
+    many = local.worker_environment(64)
+    assert {many[name] for name in local.THREAD_VARIABLES} == {"1"}
+
+
+def test_commands_file_runs_under_xargs_and_as_an_indexed_job(tmp_path, fake_run_py, capsys):
+    """The two ways docs/REPRODUCING.md runs a commands file: `xargs -P` and one line per indexed job."""
+    log_dir = tmp_path / "logs"
+    status, lines = run_main(["--set=mnist-lin-trend", "--budget=smoke", "--seeds=1,2", f"--log_dir={log_dir}",
+                              "--print-commands"], capsys)
+    commands = tmp_path / "commands.txt"
+    commands.write_text("\n".join(lines) + "\n")
+    subprocess.run(f"xargs -P 2 -d '\\n' -I CMD sh -c CMD < {commands}", shell=True, check=True, cwd="/")
+    index_job = f'sed -n "$((JOB_COMPLETION_INDEX + 1))p" {commands} | sh'
+    for index in range(len(lines)):
+        subprocess.run(index_job, shell=True, check=True, env={**os.environ, "JOB_COMPLETION_INDEX": str(index)})
+    invocations = fake_run_py.read_text().splitlines()
+    assert len(invocations) == 2 * len(lines) == 12
+    assert all((runs.run_dir(c, log_dir) / "results.json").exists() for c in cells_of("mnist-lin-trend", (1, 2)))

@@ -1,0 +1,194 @@
+"""docs/RESULTS.md's tables and docs/figures, regenerated from the committed runs under docs/results.
+
+Each table of RESULTS.md sits between `<!-- generated: NAME -->` and `<!-- end generated: NAME -->`; `regenerate()`
+rewrites those blocks and the figures, and the test suite checks that the committed blocks equal `render_blocks()`.
+A study is a directory of docs/results holding one budget's runs (`{study}/seed{seed}/{sampler}/…/results.json`).
+"""
+import math
+import pathlib
+import re
+
+import scipy.stats
+
+from configs import experiments, paper
+from dvae import run_files
+from grid import runs, tables
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+RESULTS_DOC = REPO / "docs" / "RESULTS.md"
+RESULTS_ROOT = REPO / "docs" / "results"
+FIGURES_DIR = REPO / "docs" / "figures"
+SEEDS = (1, 2, 3)
+TREND_STUDIES = ("cpu-small", "cpu-small-100k", "cpu-small-paper-sampler")  # each study's directory is its budget
+
+
+class ResultsError(Exception):
+    """RESULTS.md lacks a block, or a committed result cannot be read; one line."""
+
+
+def matched(set_name, study, seeds=SEEDS):
+    """{cell: FoundRun or None} of a set's cells for `seeds` in one study."""
+    cells = experiments.EXPERIMENT_SETS[set_name].cells(seeds)
+    return runs.match_runs(cells, study, runs.find_runs(RESULTS_ROOT / study))
+
+
+def _entry(found_by_cell, **fields):
+    """The Entry of the cell whose fields (seed aside) are `fields`."""
+    for cell, entry in tables.entries(found_by_cell).items():
+        if all(getattr(cell, name) == value for name, value in fields.items()):
+            return entry
+    raise KeyError(fields)
+
+
+def _number(value, digits=2):
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+def welch(a, b):
+    """(mean(a) − mean(b), its standard error, Welch's t, two-sided p) of two samples with n ≥ 2; None else."""
+    if a.n < 2 or b.n < 2:
+        return None
+    difference = a.mean - b.mean
+    standard_error = math.hypot(a.standard_error, b.standard_error)
+    test = scipy.stats.ttest_ind(a.values, b.values, equal_var=False)
+    return difference, standard_error, float(test.statistic), float(test.pvalue)
+
+
+def verdict(comparison, first, second):
+    if comparison is None:
+        return "too few seeds"
+    difference, _, _, p_value = comparison
+    if p_value >= 0.05:
+        return "not distinguishable (p ≥ 0.05)"
+    return f"{first if difference < 0 else second} lower (p < 0.05)"
+
+
+COLUMN = {b: paper.BASELINE_SPECS[b].paper_column for b in paper.BASELINES}
+# (first, second, k): a cell is (sampler, baseline); the table shows first − second.
+CLAIM_PAIRS = (
+    [(("pa", "dvaes_power"), ("pa", other), k) for k in (5, 1) for other in ("dvae_spike_exp", "dvaepp_power",
+                                                                             "dvaepp_exp")]
+    + [(("pa", "dvaes_power"), ("pa", other), k) for k in (5, 1) for other in ("dvaes_unexp", "dvaes_exp",
+                                                                               "dvaes_gauss", "dvaes_gi")]
+    + [(("pcd", b), ("pa", b), 1) for b in paper.BASELINES])
+
+
+def _cell_title(sampler, baseline):
+    return f"{COLUMN[baseline]}" + (", PCD" if sampler == "pcd" else "")
+
+
+def claims_table():
+    """Every comparison the conclusions rest on: difference of mean test NLL (nats, first minus second), its
+    standard error, Welch's t and two-sided p over the seeds."""
+    study = {"pa": matched("mnist-lin-study", "cpu-small"), "pcd": matched("mnist-lin-samplers", "cpu-small")}
+    lines = ["| comparison (first − second) | difference | standard error | Welch t | p | seeds | reading |",
+             "|---|---:|---:|---:|---:|---:|---|"]
+    for (sampler_a, baseline_a), (sampler_b, baseline_b), k in CLAIM_PAIRS:
+        a = _entry(study[sampler_a], baseline=baseline_a, k=k, sampler=sampler_a)
+        b = _entry(study[sampler_b], baseline=baseline_b, k=k, sampler=sampler_b)
+        comparison = welch(a, b)
+        values = comparison or (None, None, None, None)
+        first, second = _cell_title(sampler_a, baseline_a), _cell_title(sampler_b, baseline_b)
+        lines.append(f"| {first} − {second}, k = {k} | {_number(values[0])} | {_number(values[1])} | {_number(values[2])} | "
+                     f"{_number(values[3], 3)} | {a.n}, {b.n} | {verdict(comparison, first, second)} |")
+    return "\n".join(lines) + "\n"
+
+
+def trend_table():
+    """Test NLL of the trend baselines at k = 5, seed 1, under each trend study, with the Monte-Carlo error."""
+    titles = {"cpu-small": "20000 steps, 100 × 10 sampler", "cpu-small-100k": "100000 steps, 100 × 10 sampler",
+              "cpu-small-paper-sampler": "20000 steps, 1000 × 40 sampler"}
+    found = {study: matched("mnist-lin-trend", study, seeds=(1,)) for study in TREND_STUDIES}
+    lines = ["| baseline | " + " | ".join(titles[s] for s in TREND_STUDIES) + " |",
+             "|---|" + "---:|" * len(TREND_STUDIES)]
+    for baseline in experiments.TREND_BASELINES:
+        texts = []
+        for study in TREND_STUDIES:
+            run = next((r for c, r in found[study].items() if c.baseline == baseline), None)
+            if run is None or run.results is None:
+                texts.append("–")
+            else:
+                texts.append(f"{run.results['metrics']['test/neg_ll']:.2f} ± "
+                             f"{run.results.get('test_neg_ll_mc_stderr', float('nan')):.2f}")
+        lines.append(f"| {COLUMN[baseline]} | " + " | ".join(texts) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def final_test_table():
+    """The 1000-sample final test beside the paper's 4000 samples with AIS 1000 × 1024, where re-evaluated."""
+    lines = ["| baseline, k = 5, seed | test NLL, 1000 samples, AIS 300 × 256 | test NLL, 4000 samples, AIS 1000 × "
+             "1024 | change | log Z, AIS 300 × 256 | log Z, AIS 1000 × 1024 |", "|---|---:|---:|---:|---:|---:|"]
+    for cell, run in matched("mnist-lin-study", "cpu-small").items():
+        path = runs.run_dir(cell, RESULTS_ROOT / "cpu-small") / run_files.REEVALUATION_FILE
+        if run is None or run.results is None or not path.exists():
+            continue
+        again = run_files.read_json(path)
+        before, after = run.results["metrics"]["test/neg_ll"], again["metrics"]["test/neg_ll"]
+        lines.append(f"| {COLUMN[cell.baseline]}, {cell.k}, {cell.seed} | {before:.2f} ± "
+                     f"{run.results['test_neg_ll_mc_stderr']:.2f} | {after:.2f} ± {again['test_neg_ll_mc_stderr']:.2f}"
+                     f" | {after - before:+.2f} | {run.results['log_z']:.2f} ± {run.results['log_z_stderr']:.2f} | "
+                     f"{again['log_z']:.2f} ± {again['log_z_stderr']:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def diagnostics_table():
+    """Per baseline and k: σ_max(W) of the best model and, for the mean-field marginal prior, the distance of its
+    5 updates from their fixed point (means over seeds; the residual and gap are maxima over 100 images)."""
+    names = ("rbm/max_singular_value", "mean_field/residual_max", "mean_field/log_z_gap_max",
+             "mean_field/log_z_gap_mean")
+    lines = ["| baseline | k | seeds | σ_max(W) | fixed-point residual, max | log Z_MF gap, max (nats) | log Z_MF "
+             "gap, mean (nats) |", "|---|---:|---:|---:|---:|---:|---:|"]
+    groups = {}
+    for cell, run in matched("mnist-lin-study", "cpu-small").items():
+        if run is not None and run.results is not None:
+            groups.setdefault((cell.baseline, cell.k), []).append(run.results.get("diagnostics", {}))
+    for (baseline, k), found in sorted(groups.items(), key=lambda item: (item[0][1], paper.BASELINES.index(
+            item[0][0]))):
+        means = []
+        for name in names:
+            values = [d[f"diagnostics/{name}"] for d in found if f"diagnostics/{name}" in d]
+            means.append(_number(sum(values) / len(values), 3) if values else "–")
+        lines.append(f"| {COLUMN[baseline]} | {k} | {len(found)} | " + " | ".join(means) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def render_blocks():
+    """{block name: Markdown} of every generated block of RESULTS.md."""
+    study_set = experiments.EXPERIMENT_SETS
+    return {
+        "row": tables.markdown_table(study_set["mnist-lin-study"], "cpu-small",
+                                     matched("mnist-lin-study", "cpu-small"), SEEDS),
+        "samplers": tables.markdown_table(study_set["mnist-lin-samplers"], "cpu-small",
+                                          matched("mnist-lin-samplers", "cpu-small"), SEEDS),
+        "claims": claims_table(),
+        "trend": trend_table(),
+        "final-test": final_test_table(),
+        "diagnostics": diagnostics_table(),
+    }
+
+
+def block_pattern(name):
+    return re.compile(rf"(<!-- generated: {re.escape(name)} -->\n)(.*?)(<!-- end generated: {re.escape(name)} -->)",
+                      re.DOTALL)
+
+
+def committed_blocks(text, names):
+    found = {}
+    for name in names:
+        match = block_pattern(name).search(text)
+        if not match:
+            raise ResultsError(f"{RESULTS_DOC} has no block '<!-- generated: {name} -->'")
+        found[name] = match.group(2)
+    return found
+
+
+def regenerate():
+    """Rewrites RESULTS.md's generated blocks and the figures; returns the paths written."""
+    from grid import figures
+    text = RESULTS_DOC.read_text()
+    blocks = render_blocks()
+    committed_blocks(text, blocks)
+    for name, markdown in blocks.items():
+        text = block_pattern(name).sub(lambda m: m.group(1) + markdown + m.group(3), text)
+    RESULTS_DOC.write_text(text)
+    return [RESULTS_DOC, *figures.draw_all(FIGURES_DIR)]

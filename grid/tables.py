@@ -1,0 +1,168 @@
+"""A grid's tables from its runs: each entry is the test NLL's mean ± standard deviation over the cell's seeds.
+
+The layout is the experiment set's (rows from `row_fields`, columns from `column_field`). A row's lowest mean is
+bold only when its lead over the next-lowest exceeds twice the standard error of that difference,
+2·√(sd₁²/n₁ + sd₂²/n₂), with at least two seeds on both sides; otherwise nothing in the row is bold.
+Markdown for reading, CSV with full precision, and a TensorBoard HParams experiment with one session per run.
+"""
+import csv
+import dataclasses
+import math
+import os
+import shutil
+import statistics
+
+from configs import experiments, paper
+from dvae import run_files
+
+TABLE_METRIC = "test/neg_ll"
+HPARAMS_METRICS = ("test/neg_ll", "val/neg_ll", "test/neg_elbo")
+HPARAMS_FIELDS = ("dataset", "struct", "baseline", "k", "qupa", "seed", "beta", "num_train_iter", "sampler_chains",
+                  "sampler_sweeps")
+MISSING_MARKS = {run_files.PARTIAL: "(partial)", run_files.CORRUPT: "(corrupt)", run_files.MISSING: "–"}
+COLUMN_TITLES = {"baseline": lambda b: paper.BASELINE_SPECS[b].paper_column,
+                 "sampler": lambda s: experiments.SAMPLERS[s].title}
+
+
+@dataclasses.dataclass
+class Entry:
+    """One table entry: the finished seeds' values and the status of every seed."""
+    values: list
+    statuses: list
+
+    @property
+    def n(self):
+        return len(self.values)
+
+    @property
+    def mean(self):
+        return statistics.fmean(self.values) if self.values else None
+
+    @property
+    def sd(self):
+        return statistics.stdev(self.values) if self.n > 1 else None
+
+    @property
+    def standard_error(self):
+        return self.sd / math.sqrt(self.n) if self.n > 1 else None
+
+
+def entries(matched):
+    """{cell without its seed: Entry} from {cell: FoundRun or None}, in the cells' order."""
+    grouped = {}
+    for cell, found in matched.items():
+        entry = grouped.setdefault(cell.without_seed(), Entry([], []))
+        status = found.status if found else run_files.MISSING
+        entry.statuses.append(status)
+        if status == run_files.FINISHED:
+            entry.values.append(found.results["metrics"][TABLE_METRIC])
+    return grouped
+
+
+def clear_lead(best, runner_up):
+    """Whether `best` leads `runner_up` by more than twice the standard error of the difference of the means."""
+    if best.n < 2 or runner_up.n < 2:
+        return False
+    return runner_up.mean - best.mean > 2.0 * math.hypot(best.standard_error, runner_up.standard_error)
+
+
+def entry_text(entry, seeds, bold=False):
+    if entry is None:
+        return ""
+    if not entry.n:
+        marks = [MISSING_MARKS[s] for s in (run_files.CORRUPT, run_files.PARTIAL) if s in entry.statuses]
+        return (marks or ["–"])[0]
+    text = f"{entry.mean:.2f}" + (f" ± {entry.sd:.2f}" if entry.sd is not None else "")
+    text = f"**{text}**" if bold else text
+    return text + (f" (n={entry.n})" if entry.n != len(seeds) else "")
+
+
+def layout(experiment_set, table_entries):
+    """[(row values, {column value: Entry})] in table order, and the column values in order."""
+    rows, columns = {}, {}
+    for cell, entry in table_entries.items():
+        row = tuple(getattr(cell, name) for name in experiment_set.row_fields)
+        column = getattr(cell, experiment_set.column_field)
+        rows.setdefault(row, {})[column] = entry
+        columns[column] = None
+    return list(rows.items()), list(columns)
+
+
+def markdown_row(values, row_entries, columns, seeds):
+    finished = sorted((e.mean, c) for c, e in row_entries.items() if e.n)
+    bold = None
+    if len(finished) > 1 and clear_lead(row_entries[finished[0][1]], row_entries[finished[1][1]]):
+        bold = finished[0][1]
+    texts = [entry_text(row_entries.get(c), seeds, bold == c) for c in columns]
+    return "| " + " | ".join([*map(str, values), *texts]) + " |"
+
+
+def describe_budget(config):
+    return (f"{config['num_train_iter']} training steps; prior sampler with {config['sampler_chains']} chains × "
+            f"{config['sampler_sweeps']} sweeps per step; log Z by AIS with {config['ais_num_betas']} temperatures × "
+            f"{config['ais_num_chains']} chains; {config['eval_iw_samples']} importance samples per test image "
+            f"({config['val_iw_samples']} in validation)")
+
+
+def caption(budget, matched, seeds):
+    budgets = sorted({describe_budget(found.config) for found in matched.values() if found and found.results})
+    budget_text = " | ".join(budgets) if budgets else f"no finished run yet (requested --budget={budget})"
+    samplers = ", ".join(dict.fromkeys(experiments.SAMPLERS[c.sampler].title for c in matched))
+    seed_text = ", ".join(map(str, seeds))
+    spread = "mean ± sd over seeds" if len(seeds) > 1 else "one seed"
+    return (f"Test negative log-likelihood in nats, {spread} ({seed_text}; lower is better; (n=…): seeds finished "
+            f"when fewer). Bold: a row's lowest mean whose lead over the next exceeds twice the standard error of "
+            f"the difference (n ≥ 2 for both). Budget: {budget_text}. Sampler: {samplers}. – not run; (partial) "
+            f"started but not finished; blank: not part of the set.")
+
+
+def markdown_table(experiment_set, budget, matched, seeds):
+    rows, columns = layout(experiment_set, entries(matched))
+    titles = [*experiment_set.row_fields, *(COLUMN_TITLES[experiment_set.column_field](c) for c in columns)]
+    lines = [f"### {experiment_set.title}", "", caption(budget, matched, seeds), "",
+             "| " + " | ".join(titles) + " |", "|" + "---|" * len(experiment_set.row_fields) + "---:|" * len(columns)]
+    lines += [markdown_row(values, row_entries, columns, seeds) for values, row_entries in rows]
+    return "\n".join(lines) + "\n"
+
+
+def write_csv(path, experiment_set, matched):
+    """Per column: mean, sd and n of the finished seeds (full precision), or the status words when none."""
+    rows, columns = layout(experiment_set, entries(matched))
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*experiment_set.row_fields, *(f"{c}{suffix}" for c in columns for suffix in
+                                                       ("", "_sd", "_n"))])
+        for values, row_entries in rows:
+            texts = []
+            for column in columns:
+                entry = row_entries.get(column)
+                if entry is None:
+                    texts += ["", "", ""]
+                elif entry.n:
+                    texts += [repr(entry.mean), repr(entry.sd) if entry.sd is not None else "", str(entry.n)]
+                else:
+                    texts += ["/".join(sorted(set(entry.statuses))), "", "0"]
+            writer.writerow([*values, *texts])
+
+
+def write_hparams(directory, matched):
+    """A TensorBoard HParams experiment with one session per finished run; the directory is rewritten."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+    from tensorboard.plugins.hparams import api as hp
+    shutil.rmtree(directory, ignore_errors=True)
+    domains = {"dataset": hp.Discrete(list(paper.DATASETS)), "struct": hp.Discrete(list(paper.STRUCTS)),
+               "baseline": hp.Discrete(list(paper.BASELINES)), "qupa": hp.Discrete([True, False])}
+    writer = tf.summary.create_file_writer(str(directory))
+    with writer.as_default():
+        hp.hparams_config(hparams=[hp.HParam(name, domains.get(name)) for name in HPARAMS_FIELDS],
+                          metrics=[hp.Metric(name) for name in HPARAMS_METRICS])
+    writer.close()
+    for cell, found in matched.items():
+        if found and found.results:
+            session = tf.summary.create_file_writer(str(directory / cell.name))
+            with session.as_default():
+                hp.hparams({name: found.config[name] for name in HPARAMS_FIELDS})
+                for name in HPARAMS_METRICS:
+                    tf.summary.scalar(name, found.results["metrics"][name], step=found.results["final_step"])
+            session.close()

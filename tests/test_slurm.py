@@ -1,0 +1,96 @@
+"""A small grid through `reproduce.py --launcher=slurm` on a real single-node Slurm cluster (scripts/local-slurm.sh
+brings it up if it is not running): two of its three tasks are stopped mid-run, one by the time-limit signal
+(SIGUSR2, which submitit answers by requeueing) and one by `scontrol requeue` (SIGTERM); every cell must finish,
+and the requeued cells' numbers must equal those of an uninterrupted run, bit for bit."""
+import json
+import os
+import pathlib
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+
+import reproduce
+from configs import experiments
+from grid import runs, slurm
+from tests.test_reliability import COMPARED
+
+pytestmark = pytest.mark.slow
+REPO = pathlib.Path(__file__).resolve().parent.parent
+SET, BUDGET = "mnist-lin-trend", "smoke"
+TIMEOUT_S = 900
+
+
+@pytest.fixture(scope="module")
+def slurm_cluster():
+    """SLURM_CONF of a running cluster: the one named by $SLURM_CONF if it answers, else one brought up here."""
+    if os.environ.get("SLURM_CONF") and subprocess.run(["sinfo", "-h"], capture_output=True).returncode == 0:
+        return os.environ["SLURM_CONF"]
+    started = subprocess.run([str(REPO / "scripts" / "local-slurm.sh"), "up"], capture_output=True, text=True)
+    assert started.returncode == 0, f"could not bring up Slurm: {started.stderr.strip()[-2000:]}"
+    os.environ["SLURM_CONF"] = started.stdout.strip().split("=", 1)[1]
+    return os.environ["SLURM_CONF"]
+
+
+def wait_for(condition, what, timeout=TIMEOUT_S):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def restarts(job_id):
+    shown = subprocess.run(["scontrol", "-o", "show", "job", job_id], capture_output=True, text=True).stdout
+    match = re.search(r"\bRestarts=(\d+)", shown)
+    return int(match.group(1)) if match else None
+
+
+def stop_mid_run(cell, log_dir, command):
+    """Waits until the cell's run has saved a checkpoint and not finished, then runs `command` on its job."""
+    directory = runs.run_dir(cell, log_dir)
+    job_id = wait_for(lambda: (directory / slurm.RECORD_FILE).exists() and json.loads(
+        (directory / slurm.RECORD_FILE).read_text())["job_id"], "the job record")
+    wait_for(lambda: (directory / "checkpoints").is_dir(), f"a checkpoint of {cell.name}")
+    assert not (directory / "results.json").exists(), "the run finished before it could be stopped"
+    subprocess.run([*command, job_id], check=True)
+    return job_id
+
+
+def test_slurm_grid_is_requeued_and_resumes_to_identical_numbers(slurm_cluster, tmp_path, capsys):
+    log_dir = tmp_path / "grid"
+    arguments = [f"--set={SET}", f"--budget={BUDGET}", "--seeds=1", f"--log_dir={log_dir}"]
+    assert reproduce.main([*arguments, "--launcher=slurm", "--slurm_time=20", "--mem_gb=2"]) == 0
+    submitted = capsys.readouterr().out
+    assert submitted.count("queued ") == 3 and "Submitted 3 array task(s)" in submitted, submitted
+    cells = experiments.EXPERIMENT_SETS[SET].cells()
+    by_signal = stop_mid_run(cells[0], log_dir, ["scancel", "--signal=USR2"])
+    by_requeue = stop_mid_run(cells[1], log_dir, ["scontrol", "requeue"])
+    listing = wait_for(lambda: (reproduce.main([*arguments, "--list"]), capsys.readouterr().out)[1], "a listing")
+    assert all(f"(job {json.loads((runs.run_dir(c, log_dir) / slurm.RECORD_FILE).read_text())['job_id']})"
+               in listing for c in cells), listing
+    for cell in cells:
+        wait_for(lambda: (runs.run_dir(cell, log_dir) / "results.json").exists(), f"{cell.name} to finish")
+    assert restarts(by_signal) >= 1 and restarts(by_requeue) >= 1
+    assert reproduce.main([*arguments, "--list"]) == 0
+    assert capsys.readouterr().out.count("finished ") == 3
+    outputs = {job: "".join(p.read_text() for p in (log_dir / "slurm" / job).glob("*_log.*"))
+               for job in (by_signal, by_requeue)}
+    assert "Stopped by SIGUSR2" in outputs[by_signal] and "Resuming" in outputs[by_signal]
+    assert "Stopped by SIGTERM" in outputs[by_requeue] and "Resuming" in outputs[by_requeue]
+    # The same two cells without interruption, in one process each with the Slurm task's single thread.
+    reference = tmp_path / "reference"
+    environment = {**os.environ, "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1",
+                   "OMP_NUM_THREADS": "1"}
+    for cell in cells[:2]:
+        command = [sys.executable, str(REPO / "run.py"), *runs.run_arguments(cell, BUDGET, reference)]
+        completed = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=TIMEOUT_S)
+        assert completed.returncode == 0, completed.stderr[-3000:]
+        requeued = json.loads((runs.run_dir(cell, log_dir) / "results.json").read_text())
+        uninterrupted = json.loads((runs.run_dir(cell, reference) / "results.json").read_text())
+        for key in COMPARED:
+            assert requeued[key] == uninterrupted[key], (cell.name, key)
