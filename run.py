@@ -51,12 +51,19 @@ CONFIG_FLAGS = ("dataset", "struct", "baseline", "k", "qupa", "beta", "num_train
                 "mean_field_iterations")
 
 
+HELP_FLAGS = ("--help", "-h", "-?", "--helpshort", "--helpfull", "--helpxml")
+
+
 def parse_flags(argv):
-    """absl parsing, with any flag error reported as a single line (exit status 1)."""
+    """absl parsing, with any flag error reported as a single line (exit status 1); help exits with status 0."""
     try:
         return FLAGS(argv)
     except flags.Error as error:
         sys.exit(f"run.py: error: {error}")
+    except SystemExit:
+        if any(word in HELP_FLAGS for word in argv[1:]):
+            sys.exit(0)
+        raise
 
 
 def main(argv):
@@ -81,6 +88,9 @@ def main(argv):
     except interrupts.Interrupted as stop:
         print(stop, file=sys.stderr, flush=True)
         sys.exit(stop.exit_status)
+    except KeyboardInterrupt:
+        print("Stopped at once by a second Ctrl-C; the previous checkpoint stays.", file=sys.stderr, flush=True)
+        sys.exit(130)
 
 
 def run_in_process(arguments):

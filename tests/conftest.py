@@ -1,19 +1,23 @@
-"""Shared test set-up: CPU-only TensorFlow, quiet logs, and the data directory of the repository's CI."""
+"""Shared test set-up: CPU-only TensorFlow, quiet logs, and binarized MNIST found as run.py finds it.
+
+The data directory is `$DVAE_DATA_DIR` if set, else the user cache (`$XDG_CACHE_HOME/dvae_sharp` or
+`~/.cache/dvae_sharp`); a missing file is downloaded there and verified, exactly as `run.py` does.
+"""
 import os
-import pathlib
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
-
-REPO = pathlib.Path(__file__).resolve().parent.parent
-os.environ.setdefault("DVAE_DATA_DIR", str(REPO.parent / "shared" / "data"))
 
 import pytest  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def mnist_dir():
-    """The directory holding the real binarized MNIST (`DVAE_DATA_DIR`)."""
-    path = pathlib.Path(os.environ["DVAE_DATA_DIR"])
-    assert (path / "binarized_mnist.npz").is_file(), f"binarized_mnist.npz not found in DVAE_DATA_DIR={path}"
-    return path
+    """The directory holding the verified binarized MNIST; one clear failure line if it cannot be had."""
+    import data
+    directory = data.resolve_data_dir()
+    try:
+        data.load_dataset("binarized_mnist", directory)
+    except data.DataError as error:
+        pytest.fail(f"these tests need binarized MNIST: {error}", pytrace=False)
+    return directory

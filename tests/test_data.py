@@ -57,7 +57,7 @@ def test_real_mnist_metadata_and_train_mean(real_mnist):
 
 
 def test_lookup_uses_env_dir_and_repeated_loads_reuse_the_verified_arrays(real_mnist):
-    again = data.load_dataset("binarized_mnist")  # DVAE_DATA_DIR points at the real data (tests/conftest.py)
+    again = data.load_dataset("binarized_mnist")  # found where run.py looks, like the mnist_dir fixture
     assert again.train is real_mnist.train and again.test is real_mnist.test
 
 

@@ -12,7 +12,6 @@ import time
 
 import pytest
 
-import reproduce
 from configs import experiments
 from grid import runs, slurm
 from tests.test_reliability import COMPARED
@@ -61,23 +60,29 @@ def stop_mid_run(cell, log_dir, command):
     return job_id
 
 
-def test_slurm_grid_is_requeued_and_resumes_to_identical_numbers(slurm_cluster, tmp_path, capsys):
+def reproduce_py(*arguments):
+    """reproduce.py as a user runs it; returns its standard output."""
+    completed = subprocess.run([sys.executable, str(REPO / "reproduce.py"), *arguments], capture_output=True,
+                               text=True, cwd=REPO, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return completed.stdout
+
+
+def test_slurm_grid_is_requeued_and_resumes_to_identical_numbers(slurm_cluster, tmp_path):
     log_dir = tmp_path / "grid"
     arguments = [f"--set={SET}", f"--budget={BUDGET}", "--seeds=1", f"--log_dir={log_dir}"]
-    assert reproduce.main([*arguments, "--launcher=slurm", "--slurm_time=20", "--mem_gb=2"]) == 0
-    submitted = capsys.readouterr().out
+    submitted = reproduce_py(*arguments, "--launcher=slurm", "--slurm_time=20", "--mem_gb=2")
     assert submitted.count("queued ") == 3 and "Submitted 3 array task(s)" in submitted, submitted
     cells = experiments.EXPERIMENT_SETS[SET].cells()
     by_signal = stop_mid_run(cells[0], log_dir, ["scancel", "--signal=USR2"])
     by_requeue = stop_mid_run(cells[1], log_dir, ["scontrol", "requeue"])
-    listing = wait_for(lambda: (reproduce.main([*arguments, "--list"]), capsys.readouterr().out)[1], "a listing")
+    listing = reproduce_py(*arguments, "--list")
     assert all(f"(job {json.loads((runs.run_dir(c, log_dir) / slurm.RECORD_FILE).read_text())['job_id']})"
                in listing for c in cells), listing
     for cell in cells:
         wait_for(lambda: (runs.run_dir(cell, log_dir) / "results.json").exists(), f"{cell.name} to finish")
     assert restarts(by_signal) >= 1 and restarts(by_requeue) >= 1
-    assert reproduce.main([*arguments, "--list"]) == 0
-    assert capsys.readouterr().out.count("finished ") == 3
+    assert reproduce_py(*arguments, "--list").count("finished ") == 3
     outputs = {job: "".join(p.read_text() for p in (log_dir / "slurm" / job).glob("*_log.*"))
                for job in (by_signal, by_requeue)}
     assert "Stopped by SIGUSR2" in outputs[by_signal] and "Resuming" in outputs[by_signal]
