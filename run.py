@@ -14,41 +14,40 @@ from absl import app, flags, logging  # noqa: E402
 
 import configs  # noqa: E402
 
-_ORIGINAL = "(original protocol)"
 # absl.logging defines --log_dir for its own log files, which this program never writes; the original's --log_dir
 # (the run directory root) takes the name.
 if "log_dir" in flags.FLAGS:
     delattr(flags.FLAGS, "log_dir")
-flags.DEFINE_enum("dataset", "binarized_mnist", configs.DATASETS, f"Dataset {_ORIGINAL}.")
-flags.DEFINE_enum("baseline", "dvaes_power", configs.BASELINES, "Smoothing, prior and objective (the paper's column).")
-flags.DEFINE_enum("struct", "2-layer-nonlin", configs.STRUCTS, "Encoder/decoder structure and latent groups.")
-flags.DEFINE_integer("k", 1, "Samples per data point in training: ELBO average (DVAE/DVAE++) or IW bound (DVAE#).")
-flags.DEFINE_boolean("qupa", True, "Sample the RBM prior with population annealing (True) or PCD (False).")
-flags.DEFINE_float("beta", None, "Override the paper's smoothing β for this dataset/struct/baseline.")
+
+
+def define_config_flags():
+    """One flag per field of configs.Config, with its default and help; the sampler is the original's `--qupa`."""
+    for name, field in configs.FIELDS.items():
+        help_text, choices = field.metadata["help"], field.metadata["choices"]
+        if name == "sampler":
+            flags.DEFINE_boolean("qupa", True, "Sample the RBM prior with population annealing (True, sampler 'pa') "
+                                 "or PCD (False, 'pcd').")
+        elif choices:
+            flags.DEFINE_enum(name, field.default, choices, help_text)
+        elif field.type is float:
+            flags.DEFINE_float(name, field.default, help_text)
+        else:
+            flags.DEFINE_integer(name, field.default, help_text)
+
+
+define_config_flags()
 flags.DEFINE_string("data_dir", None, "Dataset directory; default: $DVAE_DATA_DIR, then ~/.cache/dvae_sharp.")
 flags.DEFINE_string("log_dir", "./logs", "Root for TensorBoard events, checkpoints and results.json.")
-flags.DEFINE_integer("num_train_iter", 1000000, f"Training steps {_ORIGINAL}.")
-flags.DEFINE_integer("train_batchsize", 100, f"Training batch size {_ORIGINAL}.")
-flags.DEFINE_integer("eval_batchsize", None, "Evaluation batch size; default 1000 (MNIST) or 269 (OMNIGLOT).")
-flags.DEFINE_integer("eval_iw_samples", 4000, "Importance samples per test image in the final evaluation.")
-flags.DEFINE_float("base_lr", 3e-3, f"Base learning rate of the piecewise-constant schedule {_ORIGINAL}.")
-flags.DEFINE_integer("input_size", 784, "Pixels per image (both datasets: 784).")
-flags.DEFINE_integer("sampler_chains", 1000, "PCD chains or population-annealing particles for the prior.")
-flags.DEFINE_integer("sampler_sweeps", 40, "Block-Gibbs sweeps of the prior sampler per training step.")
-flags.DEFINE_integer("ais_num_betas", 1000, "AIS inverse temperatures for the evaluation log Z.")
-flags.DEFINE_integer("ais_num_chains", 1024, "AIS chains for the evaluation log Z.")
-flags.DEFINE_integer("eval_every", None, "Steps between evaluations; default 20000 (10000 for runs of <= 1e5 steps).")
-flags.DEFINE_integer("val_iw_samples", 100, "Importance samples per image in the periodic evaluations.")
-flags.DEFINE_integer("seed", 1, "Seed of every random stream (data order, noise, samplers).")
-flags.DEFINE_integer("mean_field_iterations", 5, "Mean-field updates of the DVAE# marginal prior (paper: 5).")
 flags.DEFINE_integer("summary_every", 1000, "Steps between training summaries and latest-checkpoint saves.")
 flags.DEFINE_boolean("resume", True, "Continue the run found in the log directory (same configuration only).")
 
 FLAGS = flags.FLAGS
-CONFIG_FLAGS = ("dataset", "struct", "baseline", "k", "qupa", "beta", "num_train_iter", "train_batchsize",
-                "eval_batchsize", "eval_iw_samples", "val_iw_samples", "eval_every", "base_lr", "input_size",
-                "sampler_chains", "sampler_sweeps", "ais_num_betas", "ais_num_chains", "seed",
-                "mean_field_iterations")
+
+
+def config_from_flags():
+    """The configs.Config of the parsed flags (ConfigError for a bad value)."""
+    values = {name: FLAGS[name].value for name in configs.FIELDS if name != "sampler"}
+    return configs.make_config(sampler="pa" if FLAGS.qupa else "pcd", **values)
 
 
 HELP_FLAGS = ("--help", "-h", "-?", "--helpshort", "--helpfull", "--helpxml")
@@ -72,7 +71,7 @@ def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
     try:
-        config = configs.make_config(**{name: FLAGS[name].value for name in CONFIG_FLAGS})
+        config = config_from_flags()
         configs.check_range("summary_every", FLAGS.summary_every)
     except configs.ConfigError as error:
         sys.exit(f"run.py: error: {error}")

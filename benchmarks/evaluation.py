@@ -7,60 +7,32 @@ later groups and the decoder per row). With `--final_run_dir`, the real final te
 best-validation checkpoint of that finished run scores all 10000 test images with `--final_samples` samples each
 through the evaluator, and the wall time is printed beside the floor's extrapolation to the same work. Usage:
 
-    DVAE_DATA_DIR=... python benchmarks/evaluation.py [--structs=1-layer-lin,4-layer-nonlin] [--repeats=5]
+    DVAE_DATA_DIR=... python -m benchmarks.evaluation [--structs=1-layer-lin,4-layer-nonlin] [--repeats=5]
         [--final_run_dir=logs/.../1-layer-lin/dvaes_power/1 --final_samples=4000]
 """
 import argparse
-import json
 import pathlib
 import sys
 import time
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+import numpy as np
+import tensorflow as tf
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-import configs  # noqa: E402
-import data  # noqa: E402
-from dvae import evaluation, training  # noqa: E402
-from dvae.model import DiscreteVAE  # noqa: E402
+import configs
+import data
+from benchmarks import harness
+from dvae import evaluation, run_files, training
+from dvae.model import DiscreteVAE
 
 BATCH, REPS = 1000, 20          # 20000 rows per call, as the evaluator does for a batch of 1000
 FINAL_ROWS = 10000 * 4000
 
 
-def median_seconds(function, repeats):
-    function()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
 def floor_function(config):
-    """Bare matmuls of one evaluation call: group 0 on BATCH rows, other groups and the decoder on BATCH·REPS."""
-    s = config.structure
-    hidden = [s.hidden_units] * s.hidden_layers
-    shapes = [([784] + hidden + [s.units_per_group], BATCH)]
-    shapes += [([784 + g * s.units_per_group] + hidden + [s.units_per_group], BATCH * REPS)
-               for g in range(1, s.num_groups)]
-    shapes += [([s.num_latents] + hidden + [784], BATCH * REPS)]
-    weights = [[tf.random.normal([a, b]) for a, b in zip(sizes[:-1], sizes[1:])] for sizes, _ in shapes]
-    inputs = [tf.random.normal([rows, sizes[0]]) for sizes, rows in shapes]
-
-    @tf.function
-    def run():
-        return [tf.reduce_sum(_chain(x, ws)) for x, ws in zip(inputs, weights)]
-    return run
-
-
-def _chain(x, weights):
-    for w in weights:
-        x = tf.matmul(x, w)
-    return x
+    """The forward network floor of one evaluation call: group 0 on BATCH rows, the other groups and the decoder
+    on BATCH·REPS rows."""
+    networks = len(harness.dense_chains(config))
+    return harness.floor(networks=(config, [BATCH] + [BATCH * REPS] * (networks - 1), False))
 
 
 def struct_row(struct, images, mean, repeats):
@@ -71,9 +43,8 @@ def struct_row(struct, images, mean, repeats):
     seed = tf.constant([1, 2], tf.int64)
     repeated_path = tf.function(lambda: model.evaluation_terms(x, seed, repeats=REPS), autograph=False)
     tiled_path = tf.function(lambda: model.evaluation_terms(tiled, seed), autograph=False)
-    floor = floor_function(config)
-    times = {name: median_seconds(f, repeats) for name, f in
-             (("floor", floor), ("repeats", repeated_path), ("tiled", tiled_path))}
+    jobs = {"floor": floor_function(config), "repeats": lambda i: repeated_path(), "tiled": lambda i: tiled_path()}
+    times = {name: ms / 1e3 for name, ms in harness.interleaved_medians(jobs, warmup=1, repeats=repeats)[0].items()}
     per_final = FINAL_ROWS / (BATCH * REPS)
     return (f"| {struct} | {1e3 * times['floor']:.0f} | {1e3 * times['tiled']:.0f} | "
             f"{1e3 * times['repeats']:.0f} | {times['repeats'] / times['floor']:.2f} | "
@@ -82,12 +53,13 @@ def struct_row(struct, images, mean, repeats):
 
 def final_test(run_dir, samples, dataset):
     """Wall time of the evaluator on the whole test set with the run's best checkpoint, and the floor's time."""
-    config = configs.Config(**json.loads((run_dir / "config.json").read_text()))
+    config = configs.Config.from_dict(run_files.read_json(run_dir / run_files.CONFIG_FILE))
     model = DiscreteVAE(config, dataset.train_mean)
     trainer = training.Trainer(model, config, run_dir)
     if not trainer.restore_best():
         sys.exit(f"{run_dir} has no best checkpoint")
-    floor_seconds = median_seconds(floor_function(config), 3) * len(dataset.test) * samples / (BATCH * REPS)
+    floor_ms = harness.interleaved_medians({"floor": floor_function(config)}, warmup=1, repeats=3)[0]["floor"]
+    floor_seconds = floor_ms / 1e3 * len(dataset.test) * samples / (BATCH * REPS)
     started = time.perf_counter()
     metrics = evaluation.Evaluator(model).evaluate(dataset.test, BATCH, samples, trainer.rng)
     seconds = time.perf_counter() - started

@@ -1,36 +1,28 @@
 """Accuracy against cost of the RBM samplers, measured against exact enumeration.
 
 Table 1: log Z error of AIS and of one population-annealing anneal from β = 0 at several budgets on the easy and
-hard oracle RBMs (12+20; see tests/test_samplers_oracles.py), the exact value beside each estimate.
+hard oracle RBMs (12+20; samplers/oracle_rbms.py), the exact value beside each estimate.
 Table 2: a slowly drifting RBM sequence mimicking training: parameters move linearly from the easy to the hard RBM
 over `--drift_calls` calls; every sampler is called once per step (1000 samples, 40 sweeps) and compared with the
 exact log Z and moments of that step. The samplers' Gibbs sweeps draw 16-bit uniforms unless the row says float32.
 Table 3: 16-bit against float32 uniforms over `--uniform_repeats` seeds of the first drift length.
 
-    python benchmarks/sampler_accuracy.py [--repeats 5] [--drift_calls 200,1000] [--hard_weight_std 2]
+    python -m benchmarks.sampler_accuracy [--repeats 5] [--drift_calls 200,1000] [--hard_weight_std 2]
                                           [--uniform_repeats 16]
 """
 import argparse
-import pathlib
-import sys
 import time
 
 import numpy as np
 import tensorflow as tf
 
-# benchmarks/samplers.py would shadow the package this script measures: import it from the repository root.
-sys.path[0] = str(pathlib.Path(__file__).resolve().parent.parent)
-import samplers  # noqa: E402
+import samplers
+from samplers.oracle_rbms import oracle_rbm
 
 
 def oracle(kind, hard_weight_std=2.0, n1=12, n2=20, seed=1):
-    """The oracle RBMs of the tests: easy ~ N(0, 0.5²); hard: w ~ N(0, std²) (std 2 in the tests) and biases
-    -½ row/column sums of w + N(0, 0.5²)."""
-    rng = np.random.default_rng(seed)
-    if kind == "easy":
-        return rng.normal(0, 0.5, n1), rng.normal(0, 0.5, n2), rng.normal(0, 0.5, (n1, n2))
-    w = rng.normal(0, hard_weight_std, (n1, n2))
-    return -w.sum(1) / 2 + rng.normal(0, 0.5, n1), -w.sum(0) / 2 + rng.normal(0, 0.5, n2), w
+    """The oracle RBMs of the tests (samplers/oracle_rbms.py), 12+20 by default."""
+    return oracle_rbm(kind, n1, n2, seed, hard_weight_std)
 
 
 def tensors(params):

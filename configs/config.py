@@ -1,37 +1,58 @@
-"""One function turns the command-line choices into the full, validated run configuration."""
+"""The run configuration: one table of fields, each with its default, range and help text.
+
+`Config`'s fields are the single source of a run's settings: run.py defines its flags from them (`--qupa` stands
+for `sampler`, as in the original), `make_config` fills in the values the paper derives from the dataset, struct
+and baseline (β, the evaluation batch size, the evaluation interval), and `check_range` holds every numeric range.
+"""
 import dataclasses
 import math
 
 from configs import paper
+
+SAMPLERS = ("pa", "pcd")  # population annealing (the original's `--qupa=True`) and persistent contrastive divergence
 
 
 class ConfigError(ValueError):
     """A bad choice or value; its message is one line naming the flag and what is allowed."""
 
 
+def _field(default, help, minimum=None, choices=None, derived=False):
+    """A Config field: `minimum` for integers, `choices` for strings, `derived` when None means "the paper's value
+    for this dataset/struct/baseline" (see make_config)."""
+    return dataclasses.field(default=default, metadata={"help": help, "minimum": minimum, "choices": choices,
+                                                        "derived": derived})
+
+
 @dataclasses.dataclass(frozen=True)
 class Config:
     """Everything a run needs, resolved: the user's choices plus the paper's protocol."""
-    dataset: str = "binarized_mnist"
-    struct: str = "2-layer-nonlin"
-    baseline: str = "dvaes_power"
-    k: int = 1
-    qupa: bool = True
-    beta: float = 0.0
-    num_train_iter: int = 1000000
-    train_batchsize: int = 100
-    eval_batchsize: int = 1000
-    eval_iw_samples: int = 4000
-    val_iw_samples: int = 100
-    eval_every: int = 20000
-    base_lr: float = 3e-3
-    input_size: int = 784
-    sampler_chains: int = 1000
-    sampler_sweeps: int = 40
-    ais_num_betas: int = 1000
-    ais_num_chains: int = 1024
-    seed: int = 1
-    mean_field_iterations: int = paper.MEAN_FIELD_ITERATIONS
+    dataset: str = _field("binarized_mnist", "Dataset (original protocol).", choices=paper.DATASETS)
+    struct: str = _field("2-layer-nonlin", "Encoder/decoder structure and latent groups.", choices=paper.STRUCTS)
+    baseline: str = _field("dvaes_power", "Smoothing, prior and objective (the paper's column).",
+                           choices=paper.BASELINES)
+    k: int = _field(1, "Samples per data point in training: ELBO average (DVAE/DVAE++) or IW bound (DVAE#).", 1)
+    sampler: str = _field("pa", "Sampler of the RBM prior: population annealing (pa) or PCD (pcd).", choices=SAMPLERS)
+    beta: float = _field(None, "Override the paper's smoothing β for this dataset/struct/baseline.", derived=True)
+    num_train_iter: int = _field(1000000, "Training steps (original protocol).", 1)
+    train_batchsize: int = _field(100, "Training batch size (original protocol).", 1)
+    eval_batchsize: int = _field(None, "Evaluation batch size; default 1000 (MNIST) or 269 (OMNIGLOT).", 1,
+                                 derived=True)
+    eval_iw_samples: int = _field(paper.EVALUATION.final_iw_samples,
+                                  "Importance samples per test image in the final evaluation.", 1)
+    val_iw_samples: int = _field(paper.EVALUATION.val_iw_samples,
+                                 "Importance samples per image in the periodic evaluations.", 1)
+    eval_every: int = _field(None, "Steps between evaluations; default 20000 (10000 for runs of <= 1e5 steps).", 1,
+                             derived=True)
+    base_lr: float = _field(paper.TRAINING.base_lr, "Base learning rate of the piecewise-constant schedule.")
+    input_size: int = _field(784, "Pixels per image (both datasets: 784).", 784)
+    sampler_chains: int = _field(1000, "PCD chains or population-annealing particles for the prior.", 1)
+    sampler_sweeps: int = _field(40, "Block-Gibbs sweeps of the prior sampler per training step.", 1)
+    ais_num_betas: int = _field(paper.EVALUATION.ais_num_betas, "AIS inverse temperatures for the evaluation log Z "
+                                "(both ends of [0, 1]).", 2)
+    ais_num_chains: int = _field(paper.EVALUATION.ais_num_chains, "AIS chains for the evaluation log Z.", 2)
+    seed: int = _field(1, "Seed of every random stream (data order, noise, samplers).", 0)
+    mean_field_iterations: int = _field(paper.MEAN_FIELD_ITERATIONS,
+                                        "Mean-field updates of the DVAE# marginal prior (paper: 5).", 1)
 
     @property
     def structure(self):
@@ -66,78 +87,73 @@ class Config:
     def to_dict(self):
         return dataclasses.asdict(self)
 
+    @classmethod
+    def from_dict(cls, values):
+        """The Config of a saved config.json or results.json: fields added since get their defaults, and the
+        `qupa` of older files becomes `sampler`."""
+        values = dict(values)
+        if "qupa" in values:
+            values.setdefault("sampler", "pa" if values.pop("qupa") else "pcd")
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{name: value for name, value in values.items() if name in names})
+
+
+FIELDS = {field.name: field for field in dataclasses.fields(Config)}
+# Run options that are not part of the configuration, with their ranges (summary_every changes no number).
+RUN_OPTION_MINIMUM = {"summary_every": 1}
+
 
 def _require(condition, message):
     if not condition:
         raise ConfigError(message)
 
 
-def _check_choice(flag, value, choices):
-    _require(value in choices, f"--{flag}={value!r} is not a valid choice; choose one of: {', '.join(choices)}")
-
-
-# The range of every numeric flag, in one table: integers with their smallest allowed value, and floats that must be
-# finite and positive. Every flag is checked before anything is written.
-INTEGER_MINIMUM = {
-    "k": 1, "num_train_iter": 1, "train_batchsize": 1, "eval_batchsize": 1, "eval_iw_samples": 1,
-    "val_iw_samples": 1, "eval_every": 1, "sampler_chains": 1, "sampler_sweeps": 1,
-    "ais_num_betas": 2,   # both ends of the inverse-temperature path [0, 1]
-    "ais_num_chains": 2,  # a standard error needs two chains
-    "seed": 0, "mean_field_iterations": 1, "summary_every": 1, "input_size": 784,
-}
-INTEGER_MAXIMUM = {"input_size": 784}  # both datasets have 28 × 28 pixels
-POSITIVE_FLOATS = ("beta", "base_lr")
-
-
 def check_range(name, value):
-    """Raises ConfigError (one line naming the flag) if `value` is outside the range of flag `name`."""
-    if name in POSITIVE_FLOATS:
+    """Raises ConfigError (one line naming the flag) if `value` is outside the range of field or option `name`."""
+    field = FIELDS.get(name)
+    if field is not None and field.metadata["choices"]:
+        choices = field.metadata["choices"]
+        _require(value in choices, f"--{name}={value!r} is not a valid choice; choose one of: {', '.join(choices)}")
+        return
+    if field is not None and field.type in ("float", float):
         _require(isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
                  and value > 0, f"--{name}={value} must be a finite number > 0")
         return
-    lowest, highest = INTEGER_MINIMUM[name], INTEGER_MAXIMUM.get(name)
+    lowest = field.metadata["minimum"] if field is not None else RUN_OPTION_MINIMUM[name]
     is_int = isinstance(value, int) and not isinstance(value, bool)
-    if highest is not None and highest == lowest:
+    if name == "input_size":
         _require(is_int and value == lowest, f"--{name}={value} must be {lowest}")
     _require(is_int and value >= lowest, f"--{name}={value} must be an integer >= {lowest}")
 
 
-def make_config(dataset="binarized_mnist", struct="2-layer-nonlin", baseline="dvaes_power", k=1, qupa=True,
-                beta=None, num_train_iter=1000000, train_batchsize=100, eval_batchsize=None,
-                eval_iw_samples=None, val_iw_samples=None, eval_every=None, base_lr=3e-3, input_size=784,
-                sampler_chains=1000, sampler_sweeps=40, ais_num_betas=None, ais_num_chains=None, seed=1,
-                mean_field_iterations=paper.MEAN_FIELD_ITERATIONS):
-    """Validates the choices and fills in the paper's values for everything left as None (never for 0, which is
-    out of range like any other bad value).
+def numeric_names():
+    """Every integer or float field and run option: the flags whose ranges are checked."""
+    return [name for name, field in FIELDS.items() if not field.metadata["choices"]] + list(RUN_OPTION_MINIMUM)
 
-    `beta` overrides only β; the evaluation batch size stays the dataset's (the original lost it when
-    `--beta` was given, protocol §12 item 1). Raises ConfigError with a one-line message.
-    """
-    _check_choice("dataset", dataset, paper.DATASETS)
-    _check_choice("struct", struct, paper.STRUCTS)
-    _check_choice("baseline", baseline, paper.BASELINES)
-    evaluation = paper.EVALUATION
 
-    def given(value, default):
-        return default if value is None else value
-    config = Config(
-        dataset=dataset, struct=struct, baseline=baseline, k=k, qupa=bool(qupa),
-        beta=given(beta, paper.paper_beta(dataset, struct, baseline)),
-        num_train_iter=num_train_iter, train_batchsize=train_batchsize,
-        eval_batchsize=given(eval_batchsize, dict(evaluation.eval_batch_size)[dataset]),
-        eval_iw_samples=given(eval_iw_samples, evaluation.final_iw_samples),
-        val_iw_samples=given(val_iw_samples, evaluation.val_iw_samples),
-        eval_every=given(eval_every, paper.default_eval_every(num_train_iter)),
-        base_lr=base_lr, input_size=input_size, sampler_chains=sampler_chains, sampler_sweeps=sampler_sweeps,
-        ais_num_betas=given(ais_num_betas, evaluation.ais_num_betas),
-        ais_num_chains=given(ais_num_chains, evaluation.ais_num_chains), seed=seed,
-        mean_field_iterations=mean_field_iterations)
+def make_config(**choices):
+    """The validated Config of the given field values; a field left out or None takes its default, and a derived
+    field the paper's value for this dataset/struct/baseline (never for 0, which is out of range like any other
+    bad value). `beta` overrides only β; the evaluation batch size stays the dataset's (the original lost it when
+    `--beta` was given, protocol §12 item 1). Raises ConfigError with a one-line message."""
+    unknown = sorted(set(choices) - set(FIELDS))
+    _require(not unknown, f"unknown configuration field(s): {', '.join(unknown)}")
+    values = {name: field.default for name, field in FIELDS.items()}
+    values.update({name: value for name, value in choices.items() if value is not None})
+    for name in ("dataset", "struct", "baseline", "sampler"):
+        check_range(name, values[name])
+    derived = {"beta": paper.paper_beta(values["dataset"], values["struct"], values["baseline"]),
+               "eval_batchsize": dict(paper.EVALUATION.eval_batch_size)[values["dataset"]],
+               "eval_every": paper.default_eval_every(values["num_train_iter"])}
+    for name, value in derived.items():
+        if values[name] is None:
+            values[name] = value
+    config = Config(**values)
     validate(config)
     return config
 
 
 def validate(config):
     """Range checks that need no data; the data-dependent check (eval batch size divides the sets) is in data/."""
-    for field in dataclasses.fields(config):
-        if field.name in INTEGER_MINIMUM or field.name in POSITIVE_FLOATS:
-            check_range(field.name, getattr(config, field.name))
+    for name in FIELDS:
+        check_range(name, getattr(config, name))

@@ -104,6 +104,7 @@ def paper_beta(dataset, struct, baseline):
 class TrainingProtocol:
     """Optimisation constants of the original code (protocol §7, §8.4, §9)."""
     adam_epsilon: float = 1e-3
+    base_lr: float = 3e-3
     # Piecewise-constant learning rate: boundaries as fractions of the number of steps, values as factors of
     # the base rate. Value i applies for boundary[i-1] < step <= boundary[i] (protocol §9).
     lr_boundary_fractions: tuple = (0.02, 0.6, 0.75, 0.95)
@@ -134,6 +135,10 @@ POWER_EPSILON = 1e-7
 MEAN_FIELD_ITERATIONS = 5
 GI_SHIFT_SCALE = 0.5
 GI_EIGENVALUE_MARGIN = 5.0
+
+# This project's choice where the original's sampler library is closed (docs/DEVIATIONS.md item 19): population
+# annealing spends about this many Gibbs sweeps at each of its temperatures.
+PA_SWEEPS_PER_TEMPERATURE = 10
 
 
 def default_eval_every(num_train_iter):

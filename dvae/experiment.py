@@ -53,7 +53,7 @@ class Run:
         self.close()
 
 
-def prepare(config, log_dir, data_dir=None, resume=True, summary_every=1000):
+def prepare(config: configs.Config, log_dir, data_dir=None, resume=True, summary_every=1000) -> Run:
     """Checks the data and the run directory, locks it, builds the model and trainer, restores the latest
     checkpoint. Raises SetupError with one line; nothing on disk changes before every check has passed."""
     configs.check_range("summary_every", summary_every)
@@ -109,7 +109,7 @@ def _check_run_dir(run_dir, config, resume):
     if not saved.exists():
         return
     try:
-        previous = {**configs.Config().to_dict(), **run_files.read_json(saved)}  # fields added later: defaults
+        previous = configs.Config.from_dict(run_files.read_json(saved)).to_dict()  # fields added since: defaults
     except run_files.RunFileError as error:
         raise SetupError(f"{error}; move the run directory away or use another --log_dir") from None
     changed = sorted(k for k, v in config.to_dict().items() if previous.get(k) != v)
@@ -121,7 +121,7 @@ def _check_run_dir(run_dir, config, resume):
         raise SetupError(f"{run_dir} already holds this run; pass --resume to continue it or use another --log_dir")
 
 
-def train_and_evaluate(run):
+def train_and_evaluate(run: Run) -> dict:
     """Trains to `num_train_iter` steps with periodic evaluation, then the final test; returns the results.
 
     Raises interrupts.Interrupted after a stop signal (the state is saved), RunError when the run cannot go on.
@@ -136,7 +136,7 @@ def train_and_evaluate(run):
         with interrupts.StopSignals() as stop:
             if run.trainer.step == 0:
                 writer.hparams(summaries.hparams(run.config))
-                writer.scalars(run.model.smoothing_summaries(), step=0)
+                writer.scalars(summaries.smoothing_scalars(run.config.beta, run.model.relaxation.parameters), 0)
             _train(run, writer, evaluator, stop)
             results = _final_evaluation(run, writer, evaluator, stop)
     finally:
@@ -148,7 +148,7 @@ def train_and_evaluate(run):
 
 def describe(config, run_dir):
     """One line: the run directory and the resolved configuration."""
-    sampler = "population annealing" if config.qupa else "PCD"
+    sampler = "population annealing" if config.sampler == "pa" else "PCD"
     objective = "IW bound" if config.use_iw else "ELBO"
     return (f"Run {run_dir}: {config.baseline} (β = {config.beta:g}, {objective}), {config.struct}, k = {config.k}, "
             f"{sampler} {config.sampler_chains} × {config.sampler_sweeps}, {config.num_train_iter} steps, "
@@ -164,7 +164,7 @@ def _train(run, writer, evaluator, stop):
         _save_latest(run)
     _stop_if_requested(run, stop, saved=False)
     batches = data.TrainBatches(run.dataset, config.train_batchsize, config.seed)
-    progress = Progress(trainer.step, config.num_train_iter)
+    progress = Progress(trainer.step, config.num_train_iter, summaries.objective_tag(config.use_iw))
     for x in batches.as_tf_dataset(trainer.step, config.num_train_iter):
         started = time.perf_counter()
         loss, values = trainer.train_step(x)
@@ -178,8 +178,9 @@ def _train(run, writer, evaluator, stop):
         summary_due = step % run.summary_every == 0
         eval_due = step % config.eval_every == 0 or step == config.num_train_iter
         if summary_due:
-            writer.scalars({**{k: float(v) for k, v in values.items()},
-                            "steps_per_second": progress.steps_per_second(step), **_prior_diagnostics(run)}, step)
+            values = {**values, "steps_per_second": progress.steps_per_second(step)}
+            writer.scalars({**summaries.training_scalars(values, config.use_iw),
+                            **summaries.diagnostics_scalars(_prior_diagnostics(run))}, step)
             writer.images(_image_summaries(run), step=step)
         if eval_due:
             _evaluate_or_stop(run, writer, evaluator, stop)
@@ -225,14 +226,15 @@ def _image_summaries(run):
     seed = tf.constant([run.config.seed, IMAGE_SEED_STREAM + run.trainer.step], tf.int64)
     recon = run.model.reconstruction_means(tf.constant(x), seed).numpy()
     stacked = np.concatenate([summaries.image_grid(x), summaries.image_grid(recon)], axis=1)
-    return {"recon": stacked, "generated_sample": summaries.image_grid(run.model.prior_sample_means(100).numpy())}
+    generated = summaries.image_grid(run.model.prior_sample_means(100).numpy())
+    return dict(zip(summaries.IMAGE_TAGS, (stacked, generated)))
 
 
 def _prior_diagnostics(run):
     """σ_max(W) and the mean-field fixed-point distance on the first 100 validation images (own random seed)."""
     x = tf.constant(run.dataset.valid[:100].astype(np.float32))
     seed = tf.constant([run.config.seed, DIAGNOSTICS_SEED_STREAM], tf.int64)
-    return {f"diagnostics/{name}": value for name, value in run.model.prior_diagnostics(x, seed).items()}
+    return run.model.prior_diagnostics(x, seed)
 
 
 def _estimate_log_z(run):
@@ -270,7 +272,7 @@ def _periodic_evaluation(run, writer, evaluator, check_stop):
             trainer.save_best(metrics["val/neg_ll"])
         except training.CheckpointError as error:
             raise RunError(str(error)) from None
-    values = {**metrics, **{f"log_z/{name}": value for name, value in log_z.items()}}
+    values = summaries.evaluation_scalars(metrics, log_z)
     writer.scalars(values, step=trainer.step)
     _record_evaluation(run, {"step": trainer.step, **values})
 
@@ -301,15 +303,14 @@ def _final_evaluation(run, writer, evaluator, stop):
         metrics, test_stderr = _evaluate_splits(run, evaluator, config.eval_iw_samples, stop.check)
     except interrupts.StopRequested as request:
         _raise_interrupted(request.signum, "during the final evaluation; the latest checkpoint is complete")
-    diagnostics = _prior_diagnostics(run)
+    diagnostics = summaries.diagnostics_scalars(_prior_diagnostics(run))
     results = {"metrics": metrics, "test_neg_ll_mc_stderr": test_stderr, "best_step": best_step,
                "final_step": final_step, "log_z": log_z["ais"], "log_z_stderr": log_z["ais_stderr"],
                "diagnostics": diagnostics, "train_seconds": train_seconds,
                "final_eval_seconds": time.perf_counter() - started, "config": config.to_dict(),
                "versions": provenance.versions(), "provenance": provenance.provenance()}
-    final = {**{f"final/{name}": value for name, value in {**metrics, **diagnostics}.items()},
-             "final/test_neg_ll_mc_stderr": test_stderr, "final/log_z_ais": log_z["ais"],
-             "final/log_z_ais_stderr": log_z["ais_stderr"]}
+    final = {**summaries.evaluation_scalars({**metrics, **diagnostics}, log_z, prefix="final/"),
+             "final/test_neg_ll_mc_stderr": test_stderr}
     writer.scalars(final, step=config.num_train_iter)
     try:
         run_files.write_json(run.run_dir / run_files.RESULTS_FILE, results)

@@ -28,23 +28,24 @@ class Dense(tf.Module):
 class BatchNorm(tf.Module):
     """Batch normalisation over the rows; moving ← m·moving + (1 − m)·batch with m = 0.8 (protocol §7.1)."""
 
-    def __init__(self, units, name=None):
+    def __init__(self, units, momentum=paper.TRAINING.batch_norm_momentum, epsilon=paper.TRAINING.batch_norm_epsilon,
+                 name=None):
         super().__init__(name=name)
+        self.momentum, self.epsilon = momentum, epsilon
         self.gamma = tf.Variable(tf.ones([units]), name="gamma")
         self.beta = tf.Variable(tf.zeros([units]), name="beta")
         self.moving_mean = tf.Variable(tf.zeros([units]), trainable=False, name="moving_mean")
         self.moving_variance = tf.Variable(tf.ones([units]), trainable=False, name="moving_variance")
 
     def __call__(self, x, training):
-        momentum = paper.TRAINING.batch_norm_momentum
+        momentum = self.momentum
         if training:
             mean, variance = tf.nn.moments(x, axes=[0])
             self.moving_mean.assign(momentum * self.moving_mean + (1.0 - momentum) * mean)
             self.moving_variance.assign(momentum * self.moving_variance + (1.0 - momentum) * variance)
         else:
             mean, variance = self.moving_mean, self.moving_variance
-        return tf.nn.batch_normalization(x, mean, variance, self.beta, self.gamma,
-                                         paper.TRAINING.batch_norm_epsilon)
+        return tf.nn.batch_normalization(x, mean, variance, self.beta, self.gamma, self.epsilon)
 
 
 class FeedForward(tf.Module):

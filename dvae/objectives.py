@@ -1,5 +1,26 @@
-"""Objectives and schedules: the importance-weighted bound and its gradient surrogate, KL warm-up, learning rate."""
+"""The training loss from the model's terms (protocol §8): the k-sample ELBO or the importance-weighted bound, the
+KL warm-up and the weight decay; and the learning-rate schedule."""
 import tensorflow as tf
+
+
+def training_loss(terms, kl_coeff, k, use_iw):
+    """(loss, values) of one batch from the model's TrainingTerms, with κ = `kl_coeff`.
+
+    ELBO (DVAE, DVAE++, and DVAE# at k = 1): mean over the B·k rows of κ·KL + recon, KL = −log_prior_ratio.
+    IW bound (DVAE# at k > 1): log w_bk = κ·log_prior_ratio − recon over k samples per image, through
+    `iw_surrogate_loss`. The weight decay is added to either; `values` holds what the trainer logs.
+    """
+    if use_iw:
+        log_w = tf.reshape(kl_coeff * terms.log_prior_ratio - terms.recon, [-1, k])
+        objective, kl_mean = iw_surrogate_loss(log_w), tf.constant(0.0)
+    else:
+        kl = -terms.log_prior_ratio
+        objective, kl_mean = tf.reduce_mean(kl_coeff * kl + terms.recon), tf.reduce_mean(kl)
+    decay = terms.weight_decay
+    values = {"objective": objective, "recon": tf.reduce_mean(terms.recon), "kl": kl_mean,
+              "decay_encoder": decay["encoder"], "decay_decoder": decay["decoder"], "decay_total": decay["total"],
+              "kl_coeff": kl_coeff, "sampler_log_z": terms.sampler_log_z, **terms.relaxation_values}
+    return objective + decay["total"], values
 
 
 def kl_warmup(step, warmup_steps):

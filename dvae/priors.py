@@ -12,6 +12,19 @@ import samplers
 from configs import paper
 
 
+def make_sampler(config, side, sweeps_per_temperature=paper.PA_SWEEPS_PER_TEMPERATURE, uniform_bits=16):
+    """The RBM sampler that `config.sampler` names: population annealing ("pa") with K =
+    temperatures_for(sweeps, sweeps_per_temperature) reweight-resample steps per training step (4 temperatures ×
+    10 sweeps at the paper's 40; docs/DEVIATIONS.md item 19), or PCD ("pcd"). Their Gibbs sweeps draw 16-bit
+    uniforms (`uniform_bits=32`: float32 uniforms, as the original; item 21)."""
+    sizes = dict(left_size=side, right_size=side, num_sweeps=config.sampler_sweeps, seed=config.seed + 1,
+                 uniform_bits=uniform_bits)
+    if config.sampler == "pcd":
+        return samplers.PersistentContrastiveDivergence(num_chains=config.sampler_chains, **sizes)
+    temperatures = samplers.temperatures_for(config.sampler_sweeps, sweeps_per_temperature)
+    return samplers.PopulationAnnealing(num_particles=config.sampler_chains, num_temperatures=temperatures, **sizes)
+
+
 class RBMPrior(tf.Module):
     """The discrete RBM prior, its sampler (PCD or population annealing) and its evaluation log Z.
 
@@ -59,7 +72,7 @@ class RBMPrior(tf.Module):
         log_z = tf.cast(estimate.log_z, tf.float32)
         self.log_z.assign(log_z)
         self.log_z_stderr.assign(tf.cast(estimate.stderr, tf.float32))
-        self.sampler.log_z.assign(log_z)
+        self.sampler.restart_log_z(log_z)
         return estimate
 
     def decayed_variables(self):
@@ -141,10 +154,6 @@ class MeanFieldMarginalPrior(tf.Module):
         return {"mean_field/residual_max": tf.reduce_max(residual), "mean_field/residual_mean": tf.reduce_mean(residual),
                 "mean_field/log_z_gap_max": tf.reduce_max(gap), "mean_field/log_z_gap_mean": tf.reduce_mean(gap)}
 
-    def summaries(self, zeta):
-        b = self.kernel.log_ratio(zeta)
-        return {"b_zeta_num": tf.reduce_mean(tf.reduce_sum(tf.cast(tf.abs(b) < 1.0, tf.float32), -1))}
-
 
 def _bernoulli_entropy(m):
     m = tf.clip_by_value(m, 1e-7, 1.0 - 1e-7)
@@ -160,16 +169,16 @@ class GaussianIntegralPrior(tf.Module):
     current couplings with stop-gradient (`refresh_lambda`), never a trainable cache (§12 item 5).
     """
 
-    def __init__(self, rbm, beta, name="gaussian_integral_prior"):
+    def __init__(self, rbm, beta, eigenvalue_margin=paper.GI_EIGENVALUE_MARGIN, name="gaussian_integral_prior"):
         super().__init__(name=name)
-        self.rbm, self.beta = rbm, float(beta)
+        self.rbm, self.beta, self.eigenvalue_margin = rbm, float(beta), eigenvalue_margin
         self.lam = tf.Variable(self.beta, trainable=False, name="lambda")
         self.max_singular_value = tf.Variable(0.0, trainable=False, name="max_singular_value")
 
     def refresh_lambda(self):
         largest = tf.linalg.svd(tf.stop_gradient(self.rbm.w), compute_uv=False)[0]
         self.max_singular_value.assign(largest)
-        self.lam.assign(tf.maximum(largest + paper.GI_EIGENVALUE_MARGIN, self.beta))
+        self.lam.assign(tf.maximum(largest + self.eigenvalue_margin, self.beta))
 
     def log_prob(self, zeta, log_z_hat):
         rbm, lam = self.rbm, tf.stop_gradient(self.lam)
@@ -186,7 +195,3 @@ class GaussianIntegralPrior(tf.Module):
         return (normaliser - 0.5 * quadratic + tf.reduce_sum(tf.nn.softplus(a_zeta + bias - 0.5 * lam), -1)
                 - log_z_hat)
 
-    def summaries(self):
-        return {"eigen/lambda": self.lam, "eigen/max_eigen_val": self.max_singular_value,
-                "eigen/min_eigen_val": -self.max_singular_value,
-                "weight_norm": tf.nn.l2_loss(self.rbm.w)}

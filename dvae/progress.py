@@ -14,8 +14,8 @@ def format_duration(seconds):
 class Progress:
     """Measures the rate from the end of the first step on, so graph tracing does not count in steps/s or ETA."""
 
-    def __init__(self, start_step, total_steps, interval=10.0, clock=time.perf_counter):
-        self.total, self.interval, self.clock = total_steps, interval, clock
+    def __init__(self, start_step, total_steps, objective_tag="objective", interval=10.0, clock=time.perf_counter):
+        self.total, self.interval, self.clock, self.objective_tag = total_steps, interval, clock, objective_tag
         self.start_step, self.start_time = start_step, None
         self.last_print = clock()
 
@@ -35,5 +35,5 @@ class Progress:
         self.last_print = now
         rate = self.steps_per_second(step)
         eta = format_duration((self.total - step) / rate) if rate > 0 else "--:--:--"
-        bound = next((f"  {k} {float(v):.3f}" for k, v in values.items() if k.startswith("train/")), "")
+        bound = f"  {self.objective_tag} {float(values['objective']):.3f}" if "objective" in values else ""
         print(f"step {step}/{self.total}  {rate:.1f} steps/s  ETA {eta}{bound}", flush=True)

@@ -23,7 +23,7 @@ def reevaluate(run_dir, eval_iw_samples, ais_num_betas, ais_num_chains, data_dir
         results = run_files.read_results(run_dir)
     except run_files.RunFileError as error:
         raise ReevaluationError(f"{run_dir} is not a finished run ({error})") from None
-    config = configs.Config(**{**configs.Config().to_dict(), **results["config"]})
+    config = configs.Config.from_dict(results["config"])
     started = time.perf_counter()
     with run_files.RunLock(run_dir):
         dataset = data.load_dataset(config.dataset, data_dir)

@@ -13,6 +13,7 @@ import shutil
 
 import tensorflow as tf
 
+from configs import paper
 from dvae import objectives
 
 
@@ -49,11 +50,11 @@ class FusedAdam(tf.keras.optimizers.Adam):
 
 
 class Trainer(tf.Module):
-    def __init__(self, model, config, run_dir):
+    def __init__(self, model, config, run_dir, adam_epsilon=paper.TRAINING.adam_epsilon):
         super().__init__(name="trainer")
         reproducible_graphs()
         self.model, self.config = model, config
-        self.optimizer = FusedAdam(objectives.learning_rate_schedule(config), epsilon=1e-3)
+        self.optimizer = FusedAdam(objectives.learning_rate_schedule(config), epsilon=adam_epsilon)
         self.variables_to_train = model.trainable_variables
         self.optimizer.build(self.variables_to_train)
         self.rng = tf.random.Generator.from_seed(config.seed)
@@ -79,7 +80,8 @@ class Trainer(tf.Module):
         kl_coeff = objectives.kl_warmup(self.optimizer.iterations, self.config.kl_warmup_steps)
         seed = self.rng.make_seeds(1)[:, 0]
         with tf.GradientTape() as tape:
-            loss, values = self.model.training_terms(x, kl_coeff, seed)
+            terms = self.model.training_terms(x, seed)
+            loss, values = objectives.training_loss(terms, kl_coeff, self.config.k, self.config.use_iw)
         gradients = tape.gradient(loss, self.variables_to_train)
         self.optimizer.apply_gradients(
             [(g, v) for g, v in zip(gradients, self.variables_to_train) if g is not None])

@@ -45,7 +45,7 @@ def expected_config(cell, budget):
     """The full configuration run.py resolves for `cell` under `budget` (as in its config.json)."""
     flags = {k: v for k, v in experiments.BUDGETS[budget].items() if k != "summary_every"}
     return configs.make_config(dataset=cell.dataset, struct=cell.struct, baseline=cell.baseline, k=cell.k,
-                               qupa=experiments.SAMPLERS[cell.sampler].qupa, seed=cell.seed, **flags).to_dict()
+                               sampler=cell.sampler, seed=cell.seed, **flags).to_dict()
 
 
 @dataclasses.dataclass
@@ -70,16 +70,23 @@ def find_runs(log_dir):
 
 
 def _read_run(directory):
-    defaults = configs.Config().to_dict()
     if (directory / run_files.RESULTS_FILE).exists():
         try:
             results = run_files.read_results(directory)
-            return FoundRun(directory, {**defaults, **results["config"]}, run_files.FINISHED, results)
+            return FoundRun(directory, _full(results["config"]), run_files.FINISHED, results)
         except run_files.RunFileError as error:
             config = _read_config(directory)
-            return FoundRun(directory, {**defaults, **(config or {})}, run_files.CORRUPT, error=str(error))
+            return FoundRun(directory, _full(config or {}), run_files.CORRUPT, error=str(error))
     config = _read_config(directory)
-    return FoundRun(directory, {**defaults, **config}, run_files.PARTIAL) if config is not None else None
+    return FoundRun(directory, _full(config), run_files.PARTIAL) if config is not None else None
+
+
+def _full(values):
+    """A saved configuration in today's fields (defaults for fields added since, `sampler` for `qupa`)."""
+    try:
+        return configs.Config.from_dict(values).to_dict()
+    except TypeError:
+        return dict(values)
 
 
 def _read_config(directory):

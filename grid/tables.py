@@ -17,7 +17,7 @@ from dvae import run_files
 
 TABLE_METRIC = "test/neg_ll"
 HPARAMS_METRICS = ("test/neg_ll", "val/neg_ll", "test/neg_elbo")
-HPARAMS_FIELDS = ("dataset", "struct", "baseline", "k", "qupa", "seed", "beta", "num_train_iter", "sampler_chains",
+HPARAMS_FIELDS = ("dataset", "struct", "baseline", "k", "sampler", "seed", "beta", "num_train_iter", "sampler_chains",
                   "sampler_sweeps")
 MISSING_MARKS = {run_files.PARTIAL: "(partial)", run_files.CORRUPT: "(corrupt)", run_files.MISSING: "–"}
 COLUMN_TITLES = {"baseline": lambda b: paper.BASELINE_SPECS[b].paper_column,
@@ -152,7 +152,7 @@ def write_hparams(directory, matched):
     from tensorboard.plugins.hparams import api as hp
     shutil.rmtree(directory, ignore_errors=True)
     domains = {"dataset": hp.Discrete(list(paper.DATASETS)), "struct": hp.Discrete(list(paper.STRUCTS)),
-               "baseline": hp.Discrete(list(paper.BASELINES)), "qupa": hp.Discrete([True, False])}
+               "baseline": hp.Discrete(list(paper.BASELINES)), "sampler": hp.Discrete(list(experiments.SAMPLERS))}
     writer = tf.summary.create_file_writer(str(directory))
     with writer.as_default():
         hp.hparams_config(hparams=[hp.HParam(name, domains.get(name)) for name in HPARAMS_FIELDS],

@@ -38,6 +38,10 @@ class RBMSampler(tf.Module):
         self.samples = tf.Variable(tf.cast(uniform < 0.5, self.dtype), trainable=False, name="samples")
         self.log_z = tf.Variable(self.uniform_log_z, dtype=self.dtype, trainable=False, name="log_z")
 
+    def restart_log_z(self, log_z) -> None:
+        """Replaces the running log Z by an outside estimate (AIS at each evaluation, protocol §6.2)."""
+        self.log_z.assign(tf.cast(log_z, self.dtype))
+
     @property
     def uniform_log_z(self):
         """log Z of the zero RBM: (n1 + n2) ln 2."""
@@ -46,7 +50,12 @@ class RBMSampler(tf.Module):
     def _parameters(self, b1, b2, w):
         return [tf.stop_gradient(tf.convert_to_tensor(p, dtype=self.dtype)) for p in (b1, b2, w)]
 
-    def update(self, b1, b2, w, seed):
+    def _advance(self, b1: tf.Tensor, b2: tf.Tensor, w: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+        """Moves `samples` (and `log_z` where the sampler estimates it) to the parameters; returns the samples.
+        Each sampler implements it."""
+        raise NotImplementedError
+
+    def update(self, b1, b2, w, seed) -> tf.Tensor:
         """Advances the state with parameters sg(b1), sg(b2), sg(w) and returns the new samples [S, n1 + n2]."""
         return self._compiled_update(*self._parameters(b1, b2, w), as_seed(seed))
 
@@ -54,7 +63,7 @@ class RBMSampler(tf.Module):
     def _compiled_update(self, b1, b2, w, seed):
         return self._advance(b1, b2, w, seed)
 
-    def training_log_z(self, b1, b2, w, seed):
+    def training_log_z(self, b1, b2, w, seed) -> tf.Tensor:
         """Runs `update` once, then returns the §6.2 surrogate: value `log_z`, gradient the negative phase.
 
         mean_s(-E_θ(z_s)) = b1·m1 + b2·m2 + Σ w ⊙ M with the sample moments m1 = mean_s z1_s, m2 = mean_s z2_s,

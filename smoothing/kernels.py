@@ -81,8 +81,8 @@ class PowerFunction(_Kernel):
         return tf.pow(u, self.beta)
 
     @property
-    def summaries(self):
-        return {"posterior/lambda": self.lam}
+    def parameters(self):
+        return {"lambda": self.lam}
 
 
 class TruncatedExponential(_Kernel):
@@ -117,8 +117,8 @@ class TruncatedExponential(_Kernel):
         return self.inverse_cdf(u)
 
     @property
-    def summaries(self):
-        return {"posterior/beta": self.beta}
+    def parameters(self):
+        return {"beta": self.beta}
 
 
 class UniformExponential(_Kernel):
@@ -154,8 +154,8 @@ class UniformExponential(_Kernel):
         return tf.where(select < self.uniform_weight, noise, self._exponential.inverse_cdf(noise))
 
     @property
-    def summaries(self):
-        return {"posterior/beta": self.beta, "posterior/eps": self.uniform_weight}
+    def parameters(self):
+        return {"beta": self.beta, "eps": self.uniform_weight}
 
 
 class Gaussian(_Kernel):
@@ -193,5 +193,5 @@ class Gaussian(_Kernel):
         return self.sigma * tf.random.stateless_normal(shape, seed=seed, dtype=dtype)
 
     @property
-    def summaries(self):
-        return {"posterior/sigma": self.sigma}
+    def parameters(self):
+        return {"sigma": self.sigma}

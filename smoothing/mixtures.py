@@ -92,10 +92,6 @@ class SpikeAndExponential:
     def probs(self):
         return tf.sigmoid(self.logits)
 
-    @property
-    def summaries(self):
-        return {"posterior/beta": self.beta}
-
     def cdf(self, zeta):
         on = self.probs
         inside = tf.clip_by_value(zeta, 0.0, 1.0)

@@ -9,9 +9,9 @@ from configs import paper
 from dvae.model import DiscreteVAE
 
 
-def tiny_model(baseline="dvaes_power", groups=1, units=8, pixels=20, k=1, qupa=False, seed=3, coupling_std=1.0):
+def tiny_model(baseline="dvaes_power", groups=1, units=8, pixels=20, k=1, sampler="pcd", seed=3, coupling_std=1.0):
     """A model with `units` latents in `groups` groups, one hidden layer of 16 and `pixels` pixels, and a random RBM."""
-    config = configs.Config(baseline=baseline, struct="1-layer-nonlin", k=k, qupa=qupa,
+    config = configs.Config(baseline=baseline, struct="1-layer-nonlin", k=k, sampler=sampler,
                             beta=paper.paper_beta("binarized_mnist", "1-layer-nonlin", baseline),
                             input_size=pixels, sampler_chains=64, sampler_sweeps=2, seed=seed)
     structure = paper.Structure(num_groups=groups, units_per_group=units // groups, hidden_layers=1, hidden_units=16)

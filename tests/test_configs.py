@@ -52,8 +52,8 @@ def test_struct_sizes_and_rbm_sides():
 
 def test_defaults_are_the_original_protocol():
     config = configs.make_config()
-    assert (config.dataset, config.struct, config.baseline, config.k, config.qupa) == (
-        "binarized_mnist", "2-layer-nonlin", "dvaes_power", 1, True)
+    assert (config.dataset, config.struct, config.baseline, config.k, config.sampler) == (
+        "binarized_mnist", "2-layer-nonlin", "dvaes_power", 1, "pa")
     assert (config.num_train_iter, config.train_batchsize, config.eval_batchsize, config.base_lr) == (
         1000000, 100, 1000, 3e-3)
     assert (config.eval_iw_samples, config.val_iw_samples, config.eval_every) == (4000, 100, 20000)

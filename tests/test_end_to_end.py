@@ -27,7 +27,7 @@ CASES = [pytest.param(b, s, k, marks=() if (b, s, k) == FAST_CASE else pytest.ma
 
 @pytest.mark.parametrize("baseline, struct, k", CASES)
 def test_every_configuration_trains_and_writes_events_and_results(baseline, struct, k, tmp_path, mnist_dir):
-    config = configs.make_config(baseline=baseline, struct=struct, k=k, qupa=(k == 1), **TINY)
+    config = configs.make_config(baseline=baseline, struct=struct, k=k, sampler="pa" if k == 1 else "pcd", **TINY)
     with experiment.prepare(config, log_dir=tmp_path, data_dir=str(mnist_dir), summary_every=100) as run:
         results = experiment.train_and_evaluate(run)
     run_dir = tmp_path / config.experiment_id

@@ -4,6 +4,7 @@ import pytest
 import tensorflow as tf
 
 import configs
+from dvae import objectives
 from dvae.model import DiscreteVAE
 
 
@@ -26,13 +27,14 @@ def _pre_batch_norm_biases(model):
 @pytest.mark.parametrize("baseline", configs.BASELINES)
 def test_loss_is_finite_and_every_variable_gets_a_finite_nonzero_gradient(baseline, struct, k, images):
     x, mean = images
-    config = configs.make_config(baseline=baseline, struct=struct, k=k, qupa=(k == 5), sampler_chains=16,
+    config = configs.make_config(baseline=baseline, struct=struct, k=k, sampler="pa" if k == 5 else "pcd", sampler_chains=16,
                                  sampler_sweeps=1, num_train_iter=100)
     model = DiscreteVAE(config, mean)
     rng = np.random.default_rng(0)
     model.rbm.w.assign(rng.normal(0, 0.1, model.rbm.w.shape).astype(np.float32))
     with tf.GradientTape() as tape:
-        loss, values = model.training_terms(tf.constant(x), tf.constant(1.0), tf.constant([1, 2], tf.int64))
+        terms = model.training_terms(tf.constant(x), tf.constant([1, 2], tf.int64))
+        loss, values = objectives.training_loss(terms, tf.constant(1.0), config.k, config.use_iw)
     assert np.isfinite(float(loss))
     assert all(np.isfinite(float(v)) for v in values.values())
     variables = model.trainable_variables
@@ -50,13 +52,13 @@ def test_loss_is_finite_and_every_variable_gets_a_finite_nonzero_gradient(baseli
         assert any(name.startswith("gi_scale") for name in names)
 
 
-@pytest.mark.parametrize("qupa,sweeps,sampler_type,temperatures", [
-    (True, 40, "PopulationAnnealing", 4), (True, 20, "PopulationAnnealing", 2), (True, 10, "PopulationAnnealing", 1),
-    (True, 3, "PopulationAnnealing", 1),
-    (False, 40, "PersistentContrastiveDivergence", None)])
-def test_prior_sampler_follows_qupa_with_ten_sweeps_per_temperature(qupa, sweeps, sampler_type, temperatures,
-                                                                    images):
-    config = configs.make_config(struct="1-layer-lin", qupa=qupa, sampler_chains=7, sampler_sweeps=sweeps)
+@pytest.mark.parametrize("sampler,sweeps,sampler_type,temperatures", [
+    ("pa", 40, "PopulationAnnealing", 4), ("pa", 20, "PopulationAnnealing", 2), ("pa", 10, "PopulationAnnealing", 1),
+    ("pa", 3, "PopulationAnnealing", 1),
+    ("pcd", 40, "PersistentContrastiveDivergence", None)])
+def test_prior_sampler_follows_the_configuration_with_ten_sweeps_per_temperature(sampler, sweeps, sampler_type,
+                                                                                 temperatures, images):
+    config = configs.make_config(struct="1-layer-lin", sampler=sampler, sampler_chains=7, sampler_sweeps=sweeps)
     sampler = DiscreteVAE(config, images[1]).rbm.sampler
     assert type(sampler).__name__ == sampler_type
     assert (sampler.samples.shape[0], sampler.num_sweeps) == (7, sweeps)

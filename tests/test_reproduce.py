@@ -84,7 +84,7 @@ PARSE_WITH_RUN_FLAGS = textwrap.dedent("""
         assert words[:2] == [sys.executable, run.__file__], words
         run.FLAGS.unparse_flags()
         run.FLAGS(["run.py", *words[2:]])
-        configs.make_config(**{name: run.FLAGS[name].value for name in run.CONFIG_FLAGS})
+        run.config_from_flags()
         given = {word[2:].split("=", 1)[0] for word in words[2:]}
         parsed.append({name: run.FLAGS[name].value for name in given})
     print(json.dumps({"parsed": parsed}))

@@ -7,7 +7,8 @@ import tensorflow as tf
 
 import samplers
 from samplers.ais import _ais_log_weights
-from tests.test_samplers_oracles import ORACLE_CASES, as_tensors, easy_rbm, hard_rbm, oracle_rbm
+from samplers.oracle_rbms import ORACLE_CASES, easy_rbm, hard_rbm, oracle_rbm
+from tests.test_samplers_oracles import as_tensors
 
 
 @pytest.mark.parametrize("dtype", [tf.float32, tf.float64])

@@ -1,9 +1,5 @@
-"""Oracle RBMs for the sampler tests, and checks of the RBM helpers and of exact enumeration by brute force.
-
-`easy_rbm`: biases and weights ~ N(0, 0.5²). `hard_rbm`: weights ~ N(0, 2²) and biases -½ (row or column sums of w)
-+ N(0, 0.5²), i.e. nearly spin-flip symmetric couplings; its left marginal has 10 (10+10) and 11 (12+20) local
-maxima under single-unit flips, and block Gibbs on the 12+20 one has a lag-40-sweep autocorrelation of about 0.8.
-"""
+"""Checks of the RBM helpers and of exact enumeration by brute force; `as_tensors` for the sampler tests, whose
+oracle RBMs are in samplers/oracle_rbms.py."""
 import itertools
 import math
 
@@ -13,25 +9,7 @@ import scipy.stats
 import tensorflow as tf
 
 import samplers
-
-SIZES = [(10, 10), (12, 20)]
-ORACLE_CASES = [(kind, n1, n2) for kind in ("easy", "hard") for n1, n2 in SIZES]
-
-
-def easy_rbm(n1, n2, seed=1):
-    rng = np.random.default_rng(seed)
-    return rng.normal(0, 0.5, n1), rng.normal(0, 0.5, n2), rng.normal(0, 0.5, (n1, n2))
-
-
-def hard_rbm(n1, n2, seed=1):
-    rng = np.random.default_rng(seed)
-    w = rng.normal(0, 2.0, (n1, n2))
-    return -w.sum(1) / 2 + rng.normal(0, 0.5, n1), -w.sum(0) / 2 + rng.normal(0, 0.5, n2), w
-
-
-def oracle_rbm(kind, n1, n2):
-    return (easy_rbm if kind == "easy" else hard_rbm)(n1, n2)
-
+from samplers.oracle_rbms import ORACLE_CASES, easy_rbm, oracle_rbm
 
 def as_tensors(params, dtype=tf.float32):
     return [tf.constant(p, dtype) for p in params]

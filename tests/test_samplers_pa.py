@@ -13,7 +13,8 @@ import scipy.stats
 import tensorflow as tf
 
 import samplers
-from tests.test_samplers_oracles import ORACLE_CASES, as_tensors, easy_rbm, hard_rbm, oracle_rbm
+from samplers.oracle_rbms import ORACLE_CASES, easy_rbm, hard_rbm, oracle_rbm
+from tests.test_samplers_oracles import as_tensors
 from tests.test_samplers_pcd import assert_moments_close, averaged_moments, sample_moments
 
 REPEATS = 16

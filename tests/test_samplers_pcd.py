@@ -14,7 +14,8 @@ import pytest
 import tensorflow as tf
 
 import samplers
-from tests.test_samplers_oracles import ORACLE_CASES, as_tensors, easy_rbm, oracle_rbm
+from samplers.oracle_rbms import ORACLE_CASES, easy_rbm, oracle_rbm
+from tests.test_samplers_oracles import as_tensors
 
 NUM_CHAINS = 10000
 BURN_IN_CALLS = {"easy": 5, "hard": 25}

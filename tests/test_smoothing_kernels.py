@@ -145,11 +145,15 @@ def test_uniform_exponential_sampler_selects_a_component_with_the_first_uniform(
     assert kernel.noise_shape == (2,) and smoothing.PowerFunction(30.0).noise_shape == ()
 
 
-def test_summaries_use_the_original_tensorboard_tags():
-    assert smoothing.PowerFunction(40.0).summaries == {"posterior/lambda": 1 / 40}
-    assert smoothing.TruncatedExponential(12.0).summaries == {"posterior/beta": 12.0}
-    assert smoothing.UniformExponential(16.0).summaries == {"posterior/beta": 16.0, "posterior/eps": 0.05}
-    assert smoothing.Gaussian(25.0).summaries == {"posterior/sigma": pytest.approx(0.2, rel=1e-15)}
+def test_parameters_give_the_original_tensorboard_tags():
+    from dvae import summaries
+    tags = [summaries.smoothing_scalars(0.0, kernel.parameters) for kernel in (
+        smoothing.PowerFunction(40.0), smoothing.TruncatedExponential(12.0), smoothing.UniformExponential(16.0),
+        smoothing.Gaussian(25.0))]
+    assert tags[0] == {"beta": 0.0, "posterior/lambda": 1 / 40}
+    assert tags[1] == {"beta": 0.0, "posterior/beta": 12.0}
+    assert tags[2] == {"beta": 0.0, "posterior/beta": 16.0, "posterior/eps": 0.05}
+    assert tags[3] == {"beta": 0.0, "posterior/sigma": pytest.approx(0.2, rel=1e-15)}
 
 
 @pytest.mark.parametrize("make", [smoothing.PowerFunction, smoothing.TruncatedExponential,

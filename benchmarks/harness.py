@@ -1,0 +1,108 @@
+"""The benchmarks' one timing harness and their floors: the bare work a measured step cannot do without.
+
+Every benchmark interleaves its workloads within each repetition (so that load from other processes hits them
+alike), takes medians, and prints each time beside a floor measured in the same run:
+
+    Gibbs floor     sweeps × (two matmuls [S, n1]×[n1, n2] and [S, n2]×[n2, n1] and two uniform draws), in one
+                    tf.while_loop, each product multiplied by its uniforms so that nothing is pruned
+    network floor   the dense layers' matmuls of the encoder groups and the decoder: forward, and with
+                    `backward` also dY·Wᵀ and xᵀ·dY per layer (no dY·Wᵀ into the data input of the first group);
+                    `rows_by_network` gives each network's rows (the evaluation runs group 0 once per image)
+"""
+import time
+
+import numpy as np
+import tensorflow as tf
+
+import samplers
+
+
+def call_seconds(function, index):
+    """Wall seconds of `function(index)`, its outputs copied to the host."""
+    start = time.perf_counter()
+    result = function(index)
+    tf.nest.map_structure(lambda t: t.numpy() if hasattr(t, "numpy") else t, result)
+    return time.perf_counter() - start
+
+
+def interleaved_medians(jobs, warmup=2, repeats=15, case_seconds=None):
+    """({name: median ms}, repetitions) of `jobs` ({name: function(index)}) after `warmup` untimed rounds; with
+    `case_seconds`, fewer repetitions (not below 5) when `repeats` rounds would take longer."""
+    round_seconds = 0.0
+    for index in range(max(1, warmup)):
+        round_seconds = sum(call_seconds(job, index) for job in jobs.values())
+    if case_seconds:
+        repeats = min(repeats, max(5, int(case_seconds / max(round_seconds, 1e-9))))
+    times = {name: [] for name in jobs}
+    for repetition in range(repeats):
+        for name, job in jobs.items():
+            times[name].append(call_seconds(job, warmup + repetition))
+    return {name: 1e3 * float(np.median(values)) for name, values in times.items()}, repeats
+
+
+def _gibbs_ops(num_chains, left, right, sweeps, uniform_bits):
+    rng = np.random.default_rng(0)
+    w = tf.constant(rng.uniform(0, 1.0 / max(left, right), (left, right)), tf.float32)
+    z1 = tf.constant(rng.uniform(0, 1, (num_chains, left)) < 0.5, tf.float32)
+
+    def build(seed):
+        def body(t, z1):
+            seed_right, seed_left = tf.unstack(
+                tf.random.experimental.stateless_split(tf.random.experimental.stateless_fold_in(seed, t), 2))
+            uniform_right = samplers.stateless_uniform(tf.constant([num_chains, right]), seed_right, tf.float32,
+                                                       uniform_bits)
+            z2 = tf.matmul(z1, w) * uniform_right
+            uniform_left = samplers.stateless_uniform(tf.constant([num_chains, left]), seed_left, tf.float32,
+                                                      uniform_bits)
+            return t + 1, tf.matmul(z2, w, transpose_b=True) * uniform_left
+        return [tf.while_loop(lambda t, _: t < sweeps, body, (tf.constant(0), z1))[1]]
+    return build
+
+
+def dense_chains(config):
+    """(fan_in, fan_out) of every dense layer, one list per network: the encoder groups, then the decoder."""
+    structure, pixels = config.structure, config.input_size
+    hidden = [structure.hidden_units] * structure.hidden_layers
+    outputs = 2 if config.spec.prior == "gaussian_integral" else 1
+    units = structure.units_per_group
+    sizes = [[pixels + g * units] + hidden + [units * outputs] for g in range(structure.num_groups)]
+    sizes.append([structure.num_latents] + hidden + [pixels])
+    return [list(zip(s[:-1], s[1:])) for s in sizes]
+
+
+def _network_ops(config, rows_by_network, backward):
+    rng = np.random.default_rng(0)
+    chains = dense_chains(config)
+    weights = [[tf.constant(rng.normal(0, a ** -0.5, (a, b)), tf.float32) for a, b in chain] for chain in chains]
+    inputs = [tf.constant(rng.normal(0, 1, (rows, chain[0][0])), tf.float32)
+              for rows, chain in zip(rows_by_network, chains)]
+
+    def build(seed):
+        outputs = []
+        for index, (x, ws) in enumerate(zip(inputs, weights)):
+            activations = [x]
+            for w in ws:
+                activations.append(tf.matmul(activations[-1], w))
+            outputs.append(tf.reduce_sum(activations[-1]))
+            if not backward:
+                continue
+            grad = activations[-1]
+            for layer in reversed(range(len(ws))):
+                outputs.append(tf.reduce_sum(tf.matmul(activations[layer], grad, transpose_a=True)))
+                if layer > 0 or index > 0:
+                    grad = tf.matmul(grad, ws[layer], transpose_b=True)
+            outputs.append(tf.reduce_sum(grad))
+        return outputs
+    return build
+
+
+def floor(networks=None, gibbs=None, seed_offset=0):
+    """function(i) running, in one tf.function (so that independent parts may overlap as in a step), the network
+    floor `networks` = (config, rows_by_network, backward) and the Gibbs floor `gibbs` = (num_chains, left, right,
+    sweeps, uniform_bits); either may be None."""
+    parts = ([_network_ops(*networks)] if networks else []) + ([_gibbs_ops(*gibbs)] if gibbs else [])
+
+    @tf.function
+    def run(seed):
+        return [output for part in parts for output in part(seed)]
+    return lambda i: run(tf.constant([i, seed_offset]))
