@@ -25,8 +25,9 @@ def define_config_flags():
     for name, field in configs.FIELDS.items():
         help_text, choices = field.metadata["help"], field.metadata["choices"]
         if name == "sampler":
-            flags.DEFINE_boolean("qupa", True, "Sample the RBM prior with population annealing (True, sampler 'pa') "
-                                 "or PCD (False, 'pcd').")
+            flags.DEFINE_boolean("qupa", True, "The original's choice of prior sampler: population annealing (True, "
+                                 "--sampler=pa) or PCD (False, --sampler=pcd).")
+            flags.DEFINE_enum("sampler", None, choices, f"{help_text} Default: from --qupa.")
         elif choices:
             flags.DEFINE_enum(name, field.default, choices, help_text)
         elif field.type is float:
@@ -47,7 +48,10 @@ FLAGS = flags.FLAGS
 def config_from_flags():
     """The configs.Config of the parsed flags (ConfigError for a bad value)."""
     values = {name: FLAGS[name].value for name in configs.FIELDS if name != "sampler"}
-    return configs.make_config(sampler="pa" if FLAGS.qupa else "pcd", **values)
+    from_qupa = "pa" if FLAGS.qupa else "pcd"
+    if FLAGS.sampler and FLAGS["qupa"].present and FLAGS.sampler != from_qupa:
+        raise configs.ConfigError(f"--sampler={FLAGS.sampler} contradicts --{'' if FLAGS.qupa else 'no'}qupa")
+    return configs.make_config(sampler=FLAGS.sampler or from_qupa, **values)
 
 
 HELP_FLAGS = ("--help", "-h", "-?", "--helpshort", "--helpfull", "--helpxml")

@@ -4,9 +4,13 @@ For each image x and k independent samples zⱼ ~ q(z|x):
     log p̂(x) = log (1/k) Σⱼ exp(log wⱼ),   log wⱼ = log p(zⱼ) + log p(x|zⱼ) − log q(zⱼ|x),
 the same single-sample-per-point estimator as the original, vectorised over samples in chunks of bounded size
 (the first encoder group, which sees only x, runs once per image), and accumulated with logsumexp in float64.
-Its Monte-Carlo variance per image is estimated by the delta method,
-    Var[log p̂(x)] ≈ (mean(w²) / mean(w)² − 1) / k,
-and the standard error of the mean over N images is √(Σ Var) / N.
+Its Monte-Carlo variance per image comes from the two halves of the samples: with L_A and L_B the estimates from
+the first ⌊k/2⌋ and the remaining samples (sizes h_A, h_B) and Var[log p̂] ≈ c/k to leading order,
+    E[(L_A − L_B)²] = c (1/h_A + 1/h_B),   so   Var[log p̂(x)] ≈ (L_A − L_B)² / (k (1/h_A + 1/h_B)),
+which is ≈ (L_A − L_B)²/4 for even k; the standard error of the mean over N images is √(Σ Var) / N. Against the
+spread of independent replicates this was 0.83–1.06 of the truth on small models for k = 8…200, where the delta
+method, (mean(w²)/mean(w)² − 1)/k from the same samples, gave 0.44–0.94: heavy-tailed weights make a sample's own
+variance too small. It needs k ≥ 2 (None otherwise).
 """
 import numpy as np
 import tensorflow as tf
@@ -36,20 +40,24 @@ class Evaluator:
         `images` with `num_samples` samples per image. `check_stop()` is called between calls of the compiled
         function; whatever it raises ends the evaluation."""
         neg_ll, neg_elbo, variance = [], [], []
+        half = num_samples // 2
         for x in data.eval_batches(images, batch_size):
-            log_mean_w, log_mean_w2, elbo_sum = self._batch(tf.constant(x), num_samples, rng, check_stop)
-            neg_ll.append(-log_mean_w)
+            log_sum_halves, elbo_sum = self._batch(tf.constant(x), num_samples, rng, check_stop)
+            neg_ll.append(-(np.logaddexp(*log_sum_halves) - np.log(num_samples)))
             neg_elbo.append(elbo_sum / num_samples)
-            variance.append(np.expm1(log_mean_w2 - 2.0 * log_mean_w) / num_samples)
-        variance = np.concatenate(variance)
-        return {"neg_ll": float(np.mean(np.concatenate(neg_ll))),
-                "neg_ll_mc_stderr": float(np.sqrt(np.sum(variance)) / len(variance)),
+            if half:
+                sizes = (half, num_samples - half)
+                first, second = (lse - np.log(size) for lse, size in zip(log_sum_halves, sizes))
+                variance.append((first - second) ** 2 / (num_samples * (1 / sizes[0] + 1 / sizes[1])))
+        stderr = float(np.sqrt(np.sum(np.concatenate(variance))) / len(images)) if half else None
+        return {"neg_ll": float(np.mean(np.concatenate(neg_ll))), "neg_ll_mc_stderr": stderr,
                 "neg_elbo": float(np.mean(np.concatenate(neg_elbo)))}
 
     def _batch(self, x, num_samples, rng, check_stop):
+        """(log Σ w over the first ⌊k/2⌋ samples, log Σ w over the rest) per image, and Σ neg-ELBO terms."""
         per_call = max(1, min(num_samples, MAX_ROWS_PER_CALL // int(x.shape[0])))
-        log_sum_w = np.full(int(x.shape[0]), -np.inf)
-        log_sum_w2 = np.full(int(x.shape[0]), -np.inf)
+        half = num_samples // 2
+        log_sums = [np.full(int(x.shape[0]), -np.inf), np.full(int(x.shape[0]), -np.inf)]
         elbo_sum = np.zeros(int(x.shape[0]))
         done = 0
         while done < num_samples:
@@ -58,9 +66,11 @@ class Evaluator:
             seed = rng.make_seeds(1)[:, 0]
             log_w, neg_elbo = self._score(x, tf.constant(reps, tf.int32), seed)
             log_w = log_w.numpy().astype(np.float64)
-            log_sum_w = np.logaddexp(log_sum_w, logsumexp(log_w, axis=0))
-            log_sum_w2 = np.logaddexp(log_sum_w2, logsumexp(2.0 * log_w, axis=0))
+            split = min(max(half - done, 0), reps)
+            for index, part in enumerate((log_w[:split], log_w[split:])):
+                if len(part):
+                    log_sums[index] = np.logaddexp(log_sums[index], logsumexp(part, axis=0))
             elbo_sum += neg_elbo.numpy().astype(np.float64).sum(axis=0)
             done += reps
-        return log_sum_w - np.log(num_samples), log_sum_w2 - np.log(num_samples), elbo_sum
+        return log_sums, elbo_sum
 

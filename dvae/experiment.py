@@ -12,22 +12,12 @@ import time
 from typing import Optional
 
 import numpy as np
-import tensorflow as tf
 
 import configs
 import data
-from dvae import evaluation, interrupts, model as model_lib, provenance, run_files, summaries, training
+from dvae import evaluation, interrupts, model as model_lib, run_evaluation, run_files, summaries, training
+from dvae.errors import RunError, SetupError  # noqa: F401  (run.py reports them through this module)
 from dvae.progress import Progress
-
-IMAGE_SEED_STREAM, DIAGNOSTICS_SEED_STREAM = 1 << 21, 1 << 20  # stateless seeds of their own: [seed, stream + step]
-
-
-class SetupError(Exception):
-    """A problem found before training starts; one line."""
-
-
-class RunError(Exception):
-    """A run that had to stop (a diverged loss, a checkpoint or results file that cannot be written); one line."""
 
 
 @dataclasses.dataclass
@@ -138,7 +128,7 @@ def train_and_evaluate(run: Run) -> dict:
                 writer.hparams(summaries.hparams(run.config))
                 writer.scalars(summaries.smoothing_scalars(run.config.beta, run.model.relaxation.parameters), 0)
             _train(run, writer, evaluator, stop)
-            results = _final_evaluation(run, writer, evaluator, stop)
+            results = run_evaluation.final_evaluation(run, writer, evaluator, stop)
     finally:
         writer.close()
     print(f"Results: {run.run_dir / run_files.RESULTS_FILE}\nTensorBoard: tensorboard --logdir "
@@ -180,8 +170,8 @@ def _train(run, writer, evaluator, stop):
         if summary_due:
             values = {**values, "steps_per_second": progress.steps_per_second(step)}
             writer.scalars({**summaries.training_scalars(values, config.use_iw),
-                            **summaries.diagnostics_scalars(_prior_diagnostics(run))}, step)
-            writer.images(_image_summaries(run), step=step)
+                            **summaries.diagnostics_scalars(run_evaluation.prior_diagnostics(run))}, step)
+            writer.images(run_evaluation.image_summaries(run), step=step)
         if eval_due:
             _evaluate_or_stop(run, writer, evaluator, stop)
         if summary_due or eval_due:
@@ -199,12 +189,7 @@ def _save_latest(run, pending_eval=False):
 def _stop_if_requested(run, stop, saved):
     if stop.requested:
         path = run.trainer.latest.latest_checkpoint if saved else _save_latest(run)
-        _raise_interrupted(stop.signum, f"at step {run.trainer.step}; saved {path}")
-
-
-def _raise_interrupted(signum, what):
-    raise interrupts.Interrupted(signum, f"Stopped by {interrupts.signal_name(signum)} {what}. Re-run the same "
-                                         f"command to resume.")
+        interrupts.raise_interrupted(stop.signum, f"at step {run.trainer.step}; saved {path}")
 
 
 def _evaluate_or_stop(run, writer, evaluator, stop):
@@ -213,110 +198,9 @@ def _evaluate_or_stop(run, writer, evaluator, stop):
     trainer = run.trainer
     snapshot = trainer.rng.state.numpy()
     try:
-        _periodic_evaluation(run, writer, evaluator, stop.check)
+        run_evaluation.periodic_evaluation(run, writer, evaluator, stop.check)
     except interrupts.StopRequested as request:
         trainer.rng.state.assign(snapshot)
         path = _save_latest(run, pending_eval=True)
-        _raise_interrupted(request.signum, f"during the evaluation of step {trainer.step}; saved {path}, which "
-                                           f"redoes that evaluation")
-
-
-def _image_summaries(run):
-    x = run.dataset.valid[:100].astype(np.float32)
-    seed = tf.constant([run.config.seed, IMAGE_SEED_STREAM + run.trainer.step], tf.int64)
-    recon = run.model.reconstruction_means(tf.constant(x), seed).numpy()
-    stacked = np.concatenate([summaries.image_grid(x), summaries.image_grid(recon)], axis=1)
-    generated = summaries.image_grid(run.model.prior_sample_means(100).numpy())
-    return dict(zip(summaries.IMAGE_TAGS, (stacked, generated)))
-
-
-def _prior_diagnostics(run):
-    """σ_max(W) and the mean-field fixed-point distance on the first 100 validation images (own random seed)."""
-    x = tf.constant(run.dataset.valid[:100].astype(np.float32))
-    seed = tf.constant([run.config.seed, DIAGNOSTICS_SEED_STREAM], tf.int64)
-    return run.model.prior_diagnostics(x, seed)
-
-
-def _estimate_log_z(run):
-    config = run.config
-    seed = run.trainer.rng.make_seeds(1)[:, 0]
-    estimate = run.model.rbm.estimate_log_z(config.ais_num_betas, config.ais_num_chains, seed)
-    print(f"Estimated log partition function with AIS: {float(estimate.log_z):.4f} ± {float(estimate.stderr):.4f}",
-          flush=True)
-    if estimate.collapsed:
-        print(f"warning: the AIS weights rest on {float(estimate.effective_chains):.1f} of {config.ais_num_chains} "
-              f"chains, so log Z and its standard error are unreliable; raise --ais_num_betas", flush=True)
-    return {"ais": float(estimate.log_z), "ais_stderr": float(estimate.stderr)}
-
-
-def _evaluate_splits(run, evaluator, test_samples, check_stop):
-    """Validation and test bounds, and the test NLL's Monte-Carlo standard error."""
-    config, rng = run.config, run.trainer.rng
-    val = evaluator.evaluate(run.dataset.valid, config.eval_batchsize, config.val_iw_samples, rng, check_stop)
-    test = evaluator.evaluate(run.dataset.test, config.eval_batchsize, test_samples, rng, check_stop)
-    metrics = {"val/neg_elbo": val["neg_elbo"], "test/neg_elbo": test["neg_elbo"],
-               "val/neg_ll": val["neg_ll"], "test/neg_ll": test["neg_ll"]}
-    return metrics, test["neg_ll_mc_stderr"]
-
-
-def _periodic_evaluation(run, writer, evaluator, check_stop):
-    """AIS, then validation and test with k = val_iw_samples; saves the best-validation model (§10.3). Its
-    TensorBoard values are written together at the end."""
-    trainer = run.trainer
-    log_z = _estimate_log_z(run)
-    metrics, _ = _evaluate_splits(run, evaluator, run.config.val_iw_samples, check_stop)
-    print(f"Step {trainer.step}: val ELBO = {metrics['val/neg_elbo']:.3f} test ELBO = {metrics['test/neg_elbo']:.3f}"
-          f", val NLL = {metrics['val/neg_ll']:.3f}, test NLL = {metrics['test/neg_ll']:.3f}", flush=True)
-    if metrics["val/neg_ll"] < float(trainer.best_val_nll):
-        try:
-            trainer.save_best(metrics["val/neg_ll"])
-        except training.CheckpointError as error:
-            raise RunError(str(error)) from None
-    values = summaries.evaluation_scalars(metrics, log_z)
-    writer.scalars(values, step=trainer.step)
-    _record_evaluation(run, {"step": trainer.step, **values})
-
-
-def _record_evaluation(run, entry):
-    """Adds one periodic evaluation to `evaluations.json` (replacing an earlier one of the same step, which a
-    resumed run redoes with the same numbers)."""
-    path = run.run_dir / run_files.EVALUATIONS_FILE
-    try:
-        history = run_files.read_json(path).get("evaluations", []) if path.exists() else []
-        history = sorted([e for e in history if e.get("step") != entry["step"]] + [entry], key=lambda e: e["step"])
-        run_files.write_json(path, {"evaluations": history})
-    except run_files.RunFileError as error:
-        raise RunError(str(error)) from None
-
-
-def _final_evaluation(run, writer, evaluator, stop):
-    """Restores the best-validation model, re-runs AIS, tests with `eval_iw_samples` samples (§10.3). Its values
-    go to TensorBoard under `final/` at the last step, apart from the periodic curves. A stop during it leaves the
-    latest checkpoint as it is: the resumed run redoes the final evaluation from the start."""
-    config, trainer = run.config, run.trainer
-    train_seconds, final_step = float(trainer.wall_time), trainer.step
-    started = time.perf_counter()
-    trainer.restore_best()
-    best_step = int(trainer.best_step)
-    try:
-        log_z = _estimate_log_z(run)
-        metrics, test_stderr = _evaluate_splits(run, evaluator, config.eval_iw_samples, stop.check)
-    except interrupts.StopRequested as request:
-        _raise_interrupted(request.signum, "during the final evaluation; the latest checkpoint is complete")
-    diagnostics = summaries.diagnostics_scalars(_prior_diagnostics(run))
-    results = {"metrics": metrics, "test_neg_ll_mc_stderr": test_stderr, "best_step": best_step,
-               "final_step": final_step, "log_z": log_z["ais"], "log_z_stderr": log_z["ais_stderr"],
-               "diagnostics": diagnostics, "train_seconds": train_seconds,
-               "final_eval_seconds": time.perf_counter() - started, "config": config.to_dict(),
-               "versions": provenance.versions(), "provenance": provenance.provenance()}
-    final = {**summaries.evaluation_scalars({**metrics, **diagnostics}, log_z, prefix="final/"),
-             "final/test_neg_ll_mc_stderr": test_stderr}
-    writer.scalars(final, step=config.num_train_iter)
-    try:
-        run_files.write_json(run.run_dir / run_files.RESULTS_FILE, results)
-    except run_files.RunFileError as error:
-        raise RunError(f"{error}; re-run the same command to redo the final evaluation") from None
-    print(f"Final (best step {best_step}, {config.eval_iw_samples} samples): test NLL = "
-          f"{metrics['test/neg_ll']:.3f} ± {test_stderr:.3f} (Monte-Carlo), val NLL = "
-          f"{metrics['val/neg_ll']:.3f}", flush=True)
-    return results
+        interrupts.raise_interrupted(request.signum, f"during the evaluation of step {trainer.step}; saved {path}, "
+                                                     f"which redoes that evaluation")

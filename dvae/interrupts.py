@@ -65,3 +65,8 @@ class StopSignals:
         """Raises StopRequested if a stop signal has arrived."""
         if self.signum is not None:
             raise StopRequested(self.signum)
+
+
+def raise_interrupted(signum, what):
+    """Raises Interrupted with the console line of a stop: the signal, `what` happened, how to resume."""
+    raise Interrupted(signum, f"Stopped by {signal_name(signum)} {what}. Re-run the same command to resume.")

@@ -151,7 +151,8 @@ class MeanFieldMarginalPrior(tf.Module):
             if change < tolerance:
                 break
         gap = log_z_mf(fixed1, fixed2) - at_t
-        return {"mean_field/residual_max": tf.reduce_max(residual), "mean_field/residual_mean": tf.reduce_mean(residual),
+        return {"mean_field/residual_max": tf.reduce_max(residual),
+                "mean_field/residual_mean": tf.reduce_mean(residual),
                 "mean_field/log_z_gap_max": tf.reduce_max(gap), "mean_field/log_z_gap_mean": tf.reduce_mean(gap)}
 
 

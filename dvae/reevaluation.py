@@ -31,7 +31,8 @@ def reevaluate(run_dir, eval_iw_samples, ais_num_betas, ais_num_chains, data_dir
         trainer = training.Trainer(model, config, run_dir)
         if not trainer.restore_best():
             raise ReevaluationError(f"{run_dir} has no best-model checkpoint in {run_dir / run_files.BEST_DIR}")
-        rng = tf.random.Generator.from_seed(hash((config.seed, eval_iw_samples, ais_num_betas, ais_num_chains)) % (1 << 62))
+        seed = hash((config.seed, eval_iw_samples, ais_num_betas, ais_num_chains)) % (1 << 62)
+        rng = tf.random.Generator.from_seed(seed)
         estimate = model.rbm.estimate_log_z(ais_num_betas, ais_num_chains, rng.make_seeds(1)[:, 0])
         test = evaluation.Evaluator(model).evaluate(dataset.test, config.eval_batchsize, eval_iw_samples, rng)
     values = {"metrics": {"test/neg_ll": test["neg_ll"], "test/neg_elbo": test["neg_elbo"]},

@@ -4,8 +4,9 @@ No TensorFlow here: `reproduce.py` and the table code read runs through this mod
 
 A run directory holds `config.json` (written when the run starts), `checkpoints/` (the latest state), `best/` (the
 best-validation model), TensorBoard event files, `evaluations.json` (one entry per periodic evaluation),
-`results.json` (written once, at the end) and the lock file `run.lock`, locked while a process works on the run. JSON files are replaced atomically (temporary file, fsync, rename, fsync of
-the directory), so a reader sees the old or the new file, never a partial one.
+`results.json` (written once, at the end) and the lock file `run.lock`, locked while a process works on the run.
+JSON files are replaced atomically (temporary file, fsync, rename, fsync of the directory), so a reader sees the
+old or the new file, never a partial one.
 """
 import contextlib
 import fcntl

@@ -1,6 +1,5 @@
 """The periodic evaluations of a run, from its `evaluations.json` or, for runs made before that file existed, from
 its TensorBoard event files."""
-import json
 import os
 import pathlib
 

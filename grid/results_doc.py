@@ -89,7 +89,8 @@ def claims_table():
         comparison = welch(a, b)
         values = comparison or (None, None, None, None)
         first, second = _cell_title(sampler_a, baseline_a), _cell_title(sampler_b, baseline_b)
-        lines.append(f"| {first} − {second}, k = {k} | {_number(values[0])} | {_number(values[1])} | {_number(values[2])} | "
+        lines.append(f"| {first} − {second}, k = {k} | {_number(values[0])} | {_number(values[1])} | "
+                     f"{_number(values[2])} | "
                      f"{_number(values[3], 3)} | {a.n}, {b.n} | {verdict(comparison, first, second)} |")
     return "\n".join(lines) + "\n"
 

@@ -11,7 +11,7 @@ from absl import flags
 import configs
 import run as run_module
 from configs import config as config_module
-from tests.test_reliability import RUN_SUBDIR, TINY, one_error_line, run
+from tests.test_reliability import RUN_SUBDIR, one_error_line, run
 
 BAD_VALUES = ("0", "-1", "nan", "inf", "-inf")
 NUMERIC_FLAGS = sorted(name for name in flags.FLAGS

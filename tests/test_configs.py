@@ -5,7 +5,6 @@ import re
 import pytest
 
 import configs
-from configs import paper
 
 PROTOCOL = pathlib.Path(__file__).resolve().parents[1] / "docs" / "PROTOCOL.md"
 

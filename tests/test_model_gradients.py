@@ -27,8 +27,8 @@ def _pre_batch_norm_biases(model):
 @pytest.mark.parametrize("baseline", configs.BASELINES)
 def test_loss_is_finite_and_every_variable_gets_a_finite_nonzero_gradient(baseline, struct, k, images):
     x, mean = images
-    config = configs.make_config(baseline=baseline, struct=struct, k=k, sampler="pa" if k == 5 else "pcd", sampler_chains=16,
-                                 sampler_sweeps=1, num_train_iter=100)
+    config = configs.make_config(baseline=baseline, struct=struct, k=k, sampler="pa" if k == 5 else "pcd",
+                                 sampler_chains=16, sampler_sweeps=1, num_train_iter=100)
     model = DiscreteVAE(config, mean)
     rng = np.random.default_rng(0)
     model.rbm.w.assign(rng.normal(0, 0.1, model.rbm.w.shape).astype(np.float32))

@@ -1,11 +1,8 @@
 """run.py as a user meets it: flag errors, bad data directories, refusal to mix runs, resume after SIGKILL."""
-import json
 import os
 import pathlib
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -60,3 +57,29 @@ def test_a_different_configuration_in_the_same_directory_is_refused(tmp_path):
     assert {p: p.stat().st_mtime_ns for p in run_dir.rglob("*")} == before
     refused = _run(args + ["--noresume"])
     assert refused.returncode != 0 and "--resume" in _error_lines(refused)[0]
+
+
+def test_console_names_the_run_first_ends_with_results_and_tensorboard_and_has_no_startup_noise(tmp_path):
+    result = _run(SMALL + ["--num_train_iter=20", "--eval_every=20", f"--log_dir={tmp_path}"],
+                  env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "0"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"Run {tmp_path}/binarized_mnist/1-layer-lin/dvaes_power/1: dvaes_power (β = 40")
+    assert "population annealing 16 × 2" in lines[0] and "seed 1" in lines[0]
+    assert lines[-2].startswith("Results: ") and lines[-2].endswith("results.json")
+    assert lines[-1] == f"TensorBoard: tensorboard --logdir {tmp_path}"
+    noise = ("oneDNN custom operations", "cuda drivers", "cuInit", "absl::InitializeLog")
+    assert not [line for line in result.stderr.splitlines() if any(n in line for n in noise)], result.stderr
+
+
+def test_eta_shows_days_and_leaves_out_the_first_steps_tracing():
+    from dvae.progress import Progress, format_duration
+    assert format_duration(3 * 86400 + 4 * 3600 + 5 * 60 + 6) == "3d 04:05:06"
+    assert format_duration(59) == "00:00:59"
+    now = [100.0]
+    progress = Progress(0, 1000, "train/neg_elbo", interval=0.0, clock=lambda: now[0])
+    now[0] = 160.0  # the first step took a minute of tracing
+    progress.update(1, {"objective": 1.0})
+    now[0] = 170.0  # then 10 steps in 10 s
+    progress.update(11, {"objective": 1.0})
+    assert progress.steps_per_second(11) == pytest.approx(1.0)

@@ -1,0 +1,73 @@
+"""One place for each decision: the relaxation registry gives each baseline its posterior, prior term and logged
+values with the original's tags (protocol §10.4); the configuration table gives every flag."""
+import numpy as np
+import pytest
+import tensorflow as tf
+from absl import flags
+
+import configs
+import run as run_module
+from dvae import objectives, relaxations, summaries
+from dvae.model import DiscreteVAE, TrainingTerms
+
+SMOOTHING_TAGS = {  # protocol §10.4
+    "dvae_spike_exp": {"beta", "posterior/beta"}, "dvaepp_exp": {"beta", "posterior/beta"},
+    "dvaepp_power": {"beta", "posterior/lambda"}, "dvaes_gi": {"beta"}, "dvaes_gauss": {"beta", "posterior/sigma"},
+    "dvaes_exp": {"beta", "posterior/beta"}, "dvaes_unexp": {"beta", "posterior/beta", "posterior/eps"},
+    "dvaes_power": {"beta", "posterior/lambda"},
+}
+RELAXATION_TAGS = {"gaussian_integral": {"eigen/lambda", "eigen/max_eigen_val", "eigen/min_eigen_val", "weight_norm"},
+                   "marginal": {"b_zeta_num"}, "rbm": set()}
+
+
+@pytest.mark.parametrize("baseline", configs.BASELINES)
+def test_each_baseline_logs_the_original_tags(baseline):
+    config = configs.make_config(baseline=baseline, struct="1-layer-lin", sampler="pcd", sampler_chains=4,
+                                 sampler_sweeps=1, k=2)
+    model = DiscreteVAE(config, np.full(784, 0.3))
+    assert type(model.relaxation) is relaxations.RELAXATIONS[config.spec.prior]
+    assert set(summaries.smoothing_scalars(config.beta, model.relaxation.parameters)) == SMOOTHING_TAGS[baseline]
+    x = tf.constant((np.random.default_rng(0).uniform(size=(3, 784)) < 0.3).astype(np.float32))
+    terms = model.training_terms(x, tf.constant([1, 2], tf.int64))
+    _, values = objectives.training_loss(terms, tf.constant(0.5), config.k, config.use_iw)
+    values["learning_rate"] = 1e-3
+    tags = set(summaries.training_scalars(values, config.use_iw))
+    expected = {"train/neg_iw_loss" if config.use_iw else "train/neg_elbo", "obj/recon_loss", "obj/kl", "kl_coeff",
+                "learning_rate", "weigh decay/encoder", "weigh decay/decoder", "weigh decay/total", "log_z/sampler"}
+    assert tags == expected | RELAXATION_TAGS[config.spec.prior]
+
+
+def test_training_loss_is_the_elbo_or_the_importance_weighted_bound():
+    recon = tf.constant([3.0, 5.0, 4.0, 6.0])
+    ratio = tf.constant([-1.0, -2.0, -0.5, -1.5])
+    decay = {"encoder": tf.constant(0.1), "decoder": tf.constant(0.2), "total": tf.constant(0.4)}
+    terms = TrainingTerms(recon, ratio, decay, tf.constant(7.0), {})
+    elbo, values = objectives.training_loss(terms, 0.5, 1, False)
+    np.testing.assert_allclose(float(elbo), np.mean(0.5 * -ratio.numpy() + recon.numpy()) + 0.4, rtol=1e-6)
+    assert float(values["kl"]) == pytest.approx(1.25)
+    iw, values = objectives.training_loss(terms, 0.5, 2, True)
+    log_w = (0.5 * ratio - recon).numpy().reshape(2, 2)
+    weights = np.exp(log_w - log_w.max(1, keepdims=True))
+    weights /= weights.sum(1, keepdims=True)
+    np.testing.assert_allclose(float(iw), -np.mean((weights * log_w).sum(1)) + 0.4, rtol=1e-6)
+    assert float(values["kl"]) == 0.0
+
+
+def test_run_defines_one_flag_per_configuration_field_with_its_default():
+    for name, field in configs.FIELDS.items():
+        if name == "sampler":
+            assert flags.FLAGS["qupa"].default is True and flags.FLAGS["sampler"].default is None
+            continue
+        assert flags.FLAGS.find_module_defining_flag(name) == run_module.__name__
+        assert flags.FLAGS[name].default == field.default, name
+
+
+def test_saved_configurations_of_earlier_versions_are_read():
+    old = configs.make_config(struct="1-layer-lin").to_dict()
+    old.pop("sampler")
+    old.pop("mean_field_iterations")
+    old["qupa"] = False
+    config = configs.Config.from_dict(old)
+    assert config.sampler == "pcd" and config.mean_field_iterations == 5
+    with pytest.raises(configs.ConfigError, match="unknown configuration field"):
+        configs.make_config(qupa=True)
