@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-PYTEST := $(PY) -m pytest -q -n 2 -p no:cacheprovider
+PYTEST := $(PY) -m pytest -q -n 2 -p no:cacheprovider --durations=15
 
 .PHONY: setup run check test dist clean
 

@@ -1,7 +1,8 @@
 """TensorFlow's start-up without its start-up noise.
 
 Importing TensorFlow and initialising its devices print, from C++ and before any log level applies, lines that say
-nothing to a user: that oneDNN is on, that no CUDA driver was found on a CPU machine, that cuInit failed there.
+nothing to a user: that oneDNN is on, that no CUDA driver was found on a CPU machine, that cuInit failed there, and
+(at the first int32 transpose) that oneDNN leaves int32 to Eigen on this CPU.
 `tensorflow_started()` imports TensorFlow with file descriptor 2 captured, drops exactly those lines and writes
 every other line back to stderr, so real warnings and errors still show.
 """
@@ -17,7 +18,8 @@ NOISE = re.compile(r"All log messages before absl::InitializeLog\(\) is called a
                    r"|instructions in performance-critical operations|rebuild TensorFlow with the appropriate compiler"
                    r"|cudart_stub\.cc:\d+\] Could not find cuda drivers"
                    r"|cuda_platform\.cc:\d+\] failed call to cuInit"
-                   r"|cuda_executor\.cc:\d+\].*(?:no NVIDIA GPU|driver)")
+                   r"|cuda_executor\.cc:\d+\].*(?:no NVIDIA GPU|driver)"
+                   r"|util\.cc:\d+\] oneDNN supports DT_INT32 only on platforms")
 
 
 @contextlib.contextmanager
@@ -46,4 +48,5 @@ def tensorflow_started():
         import tensorflow as tf
         tf.config.list_physical_devices()
         tf.constant(0.0).numpy()
+        tf.transpose(tf.zeros([1, 1], tf.int32)).numpy()  # prints its oneDNN notice once per process, here
     return tf

@@ -29,3 +29,22 @@ def test_committed_results_are_all_readable_and_of_known_budgets():
         study = run.directory.relative_to(results_doc.RESULTS_ROOT).parts[0]
         budget = {k: v for k, v in results_doc.experiments.BUDGETS[study].items() if k != "summary_every"}
         assert all(run.config[name] == value for name, value in budget.items()), run.directory
+
+
+def test_welch_comparison_and_claim_reading_follow_their_definitions():
+    """welch(): difference of means, √(sd₁²/n₁ + sd₂²/n₂), t = difference / that; the claim reading: holds only when
+    the claimed winner is lower in every comparison with p < 0.05, fails when a rival is lower with p < 0.05."""
+    entry = lambda *values: results_doc.tables.Entry(list(values), ["finished"] * len(values))
+    winner, rival, close = entry(90.0, 90.2, 90.1), entry(95.0, 95.3, 94.9), entry(90.1, 90.3, 89.9)
+    difference, standard_error, t, p = results_doc.welch(winner, rival)
+    assert abs(difference - (90.1 - 95.0666666)) < 1e-6
+    assert abs(standard_error - (0.01 / 3 + 0.04333333 / 3) ** 0.5) < 1e-6
+    assert abs(t - difference / standard_error) < 1e-9 and p < 0.05
+    assert results_doc.welch(winner, entry(95.0)) is None
+    compare = lambda a, b: ("a", "b", 5, a, b, results_doc.welch(a, b))
+    assert results_doc.claim_reading([compare(winner, rival)]) == "holds"
+    assert results_doc.claim_reading([compare(winner, rival), compare(winner, close)]) == \
+        "cannot be told apart from noise"
+    assert results_doc.claim_reading([compare(rival, winner)]) == "does not hold"
+    assert results_doc.claim_reading([compare(winner, entry(95.0))]) == "not measured yet"
+    assert results_doc.claim_reading([]) == "not measured yet"

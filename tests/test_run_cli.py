@@ -68,7 +68,7 @@ def test_console_names_the_run_first_ends_with_results_and_tensorboard_and_has_n
     assert "population annealing 16 × 2" in lines[0] and "seed 1" in lines[0]
     assert lines[-2].startswith("Results: ") and lines[-2].endswith("results.json")
     assert lines[-1] == f"TensorBoard: tensorboard --logdir {tmp_path}"
-    noise = ("oneDNN custom operations", "cuda drivers", "cuInit", "absl::InitializeLog")
+    noise = ("oneDNN custom operations", "oneDNN supports DT_INT32", "cuda drivers", "cuInit", "absl::InitializeLog")
     assert not [line for line in result.stderr.splitlines() if any(n in line for n in noise)], result.stderr
 
 
