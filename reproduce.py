@@ -172,19 +172,29 @@ def launch(options):
 
 def reevaluate(options):
     """Re-evaluates every finished run of the selected cells; prints one line per run."""
-    from dvae import reevaluation
+    from dvae import quiet
+    quiet.tensorflow_started()
+    import data
+    from dvae import reevaluation, training
     matched = runs.match_runs(options.cells, options.budget, runs.find_runs(options.log_dir))
+    failed = 0
     for cell, found in matched.items():
         if found is None or found.status != run_files.FINISHED:
             print(f"skip   {cell.name}: not finished", flush=True)
             continue
-        values = reevaluation.reevaluate(found.directory, options.eval_iw_samples, options.ais_num_betas,
-                                         options.ais_num_chains, options.data_dir)
+        try:
+            values = reevaluation.reevaluate(found.directory, options.eval_iw_samples, options.ais_num_betas,
+                                             options.ais_num_chains, options.data_dir)
+        except (reevaluation.ReevaluationError, training.CheckpointError, run_files.RunFileError,
+                data.DataError) as error:
+            print(f"failed {cell.name}: {error}", file=sys.stderr, flush=True)
+            failed += 1
+            continue
         print(f"done   {cell.name}: test NLL {values['metrics']['test/neg_ll']:.3f} ± "
               f"{values['test_neg_ll_mc_stderr']:.3f} with {options.eval_iw_samples} samples (was "
               f"{found.results['metrics']['test/neg_ll']:.3f}); log Z {values['log_z']:.3f} ± "
               f"{values['log_z_stderr']:.3f}; {values['seconds']:.0f} s", flush=True)
-    return 0
+    return 1 if failed else 0
 
 
 def regenerate_results(options):

@@ -62,9 +62,10 @@ class Trainer(tf.Module):
         self.best_step = tf.Variable(-1, trainable=False, dtype=tf.int64, name="best_step")
         self.wall_time = tf.Variable(0.0, trainable=False, dtype=tf.float64, name="train_seconds")
         self.pending_eval_step = tf.Variable(-1, trainable=False, dtype=tf.int64, name="pending_eval_step")
-        self.checkpoint = tf.train.Checkpoint(model=model, optimizer=self.optimizer, rng=self.rng,
-                                              best_val_nll=self.best_val_nll, best_step=self.best_step,
-                                              wall_time=self.wall_time, pending_eval_step=self.pending_eval_step)
+        state = dict(model=model, optimizer=self.optimizer, rng=self.rng, best_val_nll=self.best_val_nll,
+                     best_step=self.best_step, wall_time=self.wall_time)
+        self.checkpoint = tf.train.Checkpoint(**state, pending_eval_step=self.pending_eval_step)
+        self._checkpoint_before_pending_eval = tf.train.Checkpoint(**state)  # reads checkpoints of earlier versions
         self.latest = tf.train.CheckpointManager(self.checkpoint, str(run_dir / "checkpoints"), max_to_keep=1,
                                                  checkpoint_name="latest")
         self.best = tf.train.CheckpointManager(self.checkpoint, str(run_dir / "best"), max_to_keep=1,
@@ -94,11 +95,20 @@ class Trainer(tf.Module):
         path = manager.latest_checkpoint
         if path:
             try:
-                self.checkpoint.restore(path).assert_existing_objects_matched()
+                self._checkpoint_for(path).restore(path).assert_existing_objects_matched()
             except (tf.errors.OpError, AssertionError, ValueError, IndexError, KeyError, OSError) as error:
                 raise CheckpointError(f"checkpoint {path} cannot be read ({_first_line(error)}); move "
                                       f"{manager.directory} away to start this run again from step 0") from None
         return path
+
+    def _checkpoint_for(self, path):
+        """The checkpoint object matching the one at `path`: checkpoints written before `pending_eval_step` existed
+        lack it, and mean that no evaluation is due."""
+        names = tf.train.load_checkpoint(path).get_variable_to_shape_map()
+        if any(name.startswith("pending_eval_step/") for name in names):
+            return self.checkpoint
+        self.pending_eval_step.assign(-1)
+        return self._checkpoint_before_pending_eval
 
     def restore_latest(self):
         return self._restore(self.latest)

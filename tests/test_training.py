@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 import configs
-from dvae import experiment, training
+from dvae import errors, experiment, training
 
 SMALL = dict(struct="1-layer-lin", baseline="dvaes_power", num_train_iter=60, eval_every=60, sampler_chains=8,
              sampler_sweeps=1, ais_num_betas=10, ais_num_chains=8, val_iw_samples=1, eval_iw_samples=1,
@@ -64,3 +64,29 @@ def test_fused_adam_restores_a_keras_adam_checkpoint(tmp_path):
     fused.build(fresh)
     tf.train.Checkpoint(optimizer=fused, variables=fresh).restore(path).assert_consumed()
     assert [v.numpy().tolist() for v in fused.variables] == [v.numpy().tolist() for v in keras_adam.variables]
+
+
+def test_checkpoint_of_an_earlier_version_without_pending_eval_step_restores_every_value(tmp_path, mnist_dir):
+    """Checkpoints written before the trainer recorded an interrupted evaluation lack `pending_eval_step`: they
+    restore completely (model, optimiser, random state, best step) with no evaluation due; a checkpoint that lacks
+    anything else is still refused with one line."""
+    config = configs.make_config(**SMALL)
+    run = experiment.prepare(config, log_dir=tmp_path / "a", data_dir=str(mnist_dir), summary_every=20)
+    trainer = run.trainer
+    trainer.train_step(tf.zeros([config.train_batchsize, config.input_size]))
+    trainer.best_step.assign(7)
+    earlier = tf.train.Checkpoint(model=trainer.model, optimizer=trainer.optimizer, rng=trainer.rng,
+                                  best_val_nll=trainer.best_val_nll, best_step=trainer.best_step,
+                                  wall_time=trainer.wall_time)
+    expected = [v.numpy().copy() for v in trainer.model.variables] + [trainer.rng.state.numpy().copy()]
+    saved = lambda checkpoint, directory: tf.train.CheckpointManager(
+        checkpoint, str(directory), max_to_keep=1, checkpoint_name="latest").save(checkpoint_number=1)
+    saved(earlier, tmp_path / "b" / config.experiment_id / "checkpoints")
+    saved(tf.train.Checkpoint(model=trainer.model), tmp_path / "c" / config.experiment_id / "checkpoints")
+    run.close()
+    fresh = experiment.prepare(config, log_dir=tmp_path / "b", data_dir=str(mnist_dir), summary_every=20).trainer
+    restored = [v.numpy() for v in fresh.model.variables] + [fresh.rng.state.numpy()]
+    assert all(np.array_equal(a, b) for a, b in zip(expected, restored))
+    assert fresh.step == 1 and int(fresh.best_step.numpy()) == 7 and int(fresh.pending_eval_step.numpy()) == -1
+    with pytest.raises(errors.SetupError, match="latest-1 cannot be read"):
+        experiment.prepare(config, log_dir=tmp_path / "c", data_dir=str(mnist_dir), summary_every=20)
