@@ -24,13 +24,20 @@ TIMEOUT_S = 900
 
 @pytest.fixture(scope="module")
 def slurm_cluster():
-    """SLURM_CONF of a running cluster: the one named by $SLURM_CONF if it answers, else one brought up here."""
+    """SLURM_CONF of a running cluster: the one named by $SLURM_CONF if it answers, else one brought up here and
+    taken down (with its state directory) after the module's tests."""
     if os.environ.get("SLURM_CONF") and subprocess.run(["sinfo", "-h"], capture_output=True).returncode == 0:
-        return os.environ["SLURM_CONF"]
-    started = subprocess.run([str(REPO / "scripts" / "local-slurm.sh"), "up"], capture_output=True, text=True)
+        yield os.environ["SLURM_CONF"]
+        return
+    script = str(REPO / "scripts" / "local-slurm.sh")
+    started = subprocess.run([script, "up"], capture_output=True, text=True)
     assert started.returncode == 0, f"could not bring up Slurm: {started.stderr.strip()[-2000:]}"
     os.environ["SLURM_CONF"] = started.stdout.strip().split("=", 1)[1]
-    return os.environ["SLURM_CONF"]
+    try:
+        yield os.environ["SLURM_CONF"]
+    finally:
+        subprocess.run([script, "purge"], capture_output=True)
+        del os.environ["SLURM_CONF"]
 
 
 def wait_for(condition, what, timeout=TIMEOUT_S):
