@@ -1,5 +1,6 @@
 """run.py as a user meets it: flag errors, bad data directories, refusal to mix runs, resume after SIGKILL."""
 import os
+import re
 import pathlib
 import subprocess
 import sys
@@ -83,3 +84,19 @@ def test_eta_shows_days_and_leaves_out_the_first_steps_tracing():
     now[0] = 170.0  # then 10 steps in 10 s
     progress.update(11, {"objective": 1.0})
     assert progress.steps_per_second(11) == pytest.approx(1.0)
+
+
+def test_readme_flag_table_lists_every_flag_of_run_py_with_its_default():
+    """The README's flag table names exactly the flags run.py defines from configs.Config (plus --qupa and the run
+    options), and each fixed default it prints is the field's default."""
+    import configs
+    readme = (pathlib.Path(__file__).resolve().parent.parent / "README.md").read_text()
+    table = readme[readme.index("| flag | default | meaning |"):].split("\n\n")[0]
+    rows = {match[0]: match[1] for match in
+            re.findall(r"^\| `--(\w+)` \| ([^|]+) \|", table, flags=re.M)}
+    run_options = {"qupa", "data_dir", "log_dir", "summary_every", "resume"}
+    assert set(rows) == set(configs.FIELDS) | run_options
+    for name, field in configs.FIELDS.items():
+        shown = rows[name].strip()
+        if shown.startswith("`") and field.default is not None:
+            assert shown.split("`")[1] == str(field.default), (name, shown, field.default)
