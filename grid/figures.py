@@ -25,7 +25,8 @@ def _error_bars(axis, entries, offsets, label, marker):
     xs = [x for x, e in zip(offsets, entries) if e is not None and e.n]
     ys = [e.mean for e in entries if e is not None and e.n]
     errors = [e.sd or 0.0 for e in entries if e is not None and e.n]
-    axis.errorbar(xs, ys, yerr=errors, fmt=marker, capsize=4, label=label)
+    if xs:  # a series without finished runs gets no legend entry
+        axis.errorbar(xs, ys, yerr=errors, fmt=marker, capsize=4, label=label)
 
 
 def test_nll_by_baseline(path):
@@ -77,6 +78,9 @@ def _finish(axis, ylabel, title):
     axis.grid(alpha=0.3)
     if axis.get_legend_handles_labels()[0]:
         axis.legend(fontsize=8)
+    else:
+        axis.set_yticks([])
+        axis.text(0.5, 0.5, "no finished runs yet", transform=axis.transAxes, ha="center", va="center")
 
 
 def _save(figure, path):
