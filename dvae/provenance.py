@@ -6,9 +6,8 @@ import platform
 import subprocess
 import sys
 
-# Every distribution whose version can change the numbers (requirements.txt and constraints.txt pin them).
-PINNED_DISTRIBUTIONS = ("tensorflow", "tf-keras", "keras", "tensorflow-probability", "tensorboard", "numpy", "scipy",
-                        "absl-py")
+# Every distribution whose version can change the numbers or whose private API is used (constraints.txt pins them).
+PINNED_DISTRIBUTIONS = ("tensorflow", "keras", "tensorboard", "numpy", "scipy", "absl-py", "submitit")
 
 
 def versions():
