@@ -61,7 +61,7 @@ class DiscretePrior:
         return -kl.dvaepp_kl(self.rbm, tf.concat(logits, -1), log_ratio, log_z_hat)
 
     def refresh(self):
-        pass
+        """Nothing of this relaxation changes between training steps."""
 
     @property
     def parameters(self):
@@ -89,7 +89,7 @@ class MeanFieldMarginal:
         return self.prior.log_prob(tf.concat(zetas, -1), log_z_hat) - _log_q(posteriors, zetas)
 
     def refresh(self):
-        pass
+        """Nothing of this relaxation changes between training steps."""
 
     @property
     def parameters(self):
