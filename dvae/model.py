@@ -78,9 +78,9 @@ class DiscreteVAE(tf.Module):
         log_z_hat = self.rbm.training_log_z(prior_seed)
         posteriors, zetas = self.encoder(self._centered(x), self.relaxation.posterior, encoder_seed, training=True)
         recon, _ = self.reconstruction_cost(x, zetas, training=True)
-        log_prior_ratio = self.relaxation.log_prior_ratio(posteriors, zetas, log_z_hat)
+        log_prior_ratio, relaxation_values = self.relaxation.log_prior_ratio(posteriors, zetas, log_z_hat)
         return TrainingTerms(recon, log_prior_ratio, self.weight_decay(), self.rbm.sampler.log_z,
-                             self.relaxation.training_values(tf.concat(zetas, -1)))
+                             relaxation_values)
 
     def weight_decay(self):
         """c · Σ ½‖v‖² over kernels and BN gammas of encoder and decoder, and the RBM couplings (c = 1e-4)."""

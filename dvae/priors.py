@@ -106,10 +106,11 @@ class MeanFieldMarginalPrior(tf.Module):
             m1 = tf.stop_gradient(tf.sigmoid(tf.matmul(m2, w, transpose_b=True) + a1))
         return m1, m2
 
-    def log_prob(self, zeta, log_z_hat):
-        """log p(ζ) per row of zeta [R, n]; `log_z_hat` is the RBM's training log Z surrogate."""
+    def log_prob(self, zeta, log_z_hat, log_ratio=None):
+        """log p(ζ) per row of zeta [R, n]; `log_z_hat` is the RBM's training log Z surrogate; `log_ratio`, b(ζ)
+        when the caller has it already."""
         rbm = self.rbm
-        log_ratio = self.kernel.log_ratio(zeta)
+        log_ratio = self.kernel.log_ratio(zeta) if log_ratio is None else log_ratio
         bias1, bias2 = rbm.split(log_ratio)
         a1, a2 = rbm.b1 + bias1, rbm.b2 + bias2
         m1, m2 = self.mean_field(tf.stop_gradient(a1), tf.stop_gradient(a2))
@@ -177,7 +178,7 @@ class GaussianIntegralPrior(tf.Module):
         self.max_singular_value = tf.Variable(0.0, trainable=False, name="max_singular_value")
 
     def refresh_lambda(self):
-        largest = tf.linalg.svd(tf.stop_gradient(self.rbm.w), compute_uv=False)[0]
+        largest = self.rbm.max_singular_value()
         self.max_singular_value.assign(largest)
         self.lam.assign(tf.maximum(largest + self.eigenvalue_margin, self.beta))
 

@@ -6,11 +6,11 @@ A relaxation is chosen by the baseline's prior kind (`configs.paper.BASELINE_SPE
     posterior(group, outputs)       the relaxed posterior r(ζ|x) of one latent group from the encoder's outputs
     log_prior_ratio(posteriors, zetas, log_z_hat)
                                     per row, the prior's part of the objective: the one-sample estimate
-                                    log p(ζ) − log q(ζ|x) (DVAE#), or −KL(q(z|x) ‖ p(z)) (DVAE, DVAE++)
+                                    log p(ζ) − log q(ζ|x) (DVAE#), or −KL(q(z|x) ‖ p(z)) (DVAE, DVAE++); and
+                                    the values the original logs during training (GI: λ and σ_max(W);
+                                    marginal: how many units of ζ have |b(ζ)| < 1), from the same tensors
     refresh()                       what is recomputed before each training step (GI: the eigenvalue bound λ)
     parameters                      the smoothing's parameters ({"lambda": 1/β}, …)
-    training_values(zeta)           values the original logs during training (GI: λ and σ_max(W); marginal:
-                                    how many units of ζ have |b(ζ)| < 1)
     diagnostics(zeta)               how trustworthy the prior's approximation is at relaxed samples ζ
     RELAXED_PRIOR                   whether the discrete evaluation's neg-ELBO is −log w (DVAE#) or analytic
 
@@ -53,12 +53,12 @@ class DiscretePrior:
         one group, the original's mean-field case)."""
         logits = [p.logits for p in posteriors]
         if self.spike and len(zetas) > 1:
-            return -kl.rolfe_kl(self.rbm, logits, zetas, self.rbm.samples())
+            return -kl.rolfe_kl(self.rbm, logits, zetas, self.rbm.samples()), {}
         if len(zetas) > 1:
             log_ratio = tf.concat([self.kernel.log_ratio(z) for z in zetas], -1)
         else:
             log_ratio = tf.zeros_like(logits[0])
-        return -kl.dvaepp_kl(self.rbm, tf.concat(logits, -1), log_ratio, log_z_hat)
+        return -kl.dvaepp_kl(self.rbm, tf.concat(logits, -1), log_ratio, log_z_hat), {}
 
     def refresh(self):
         """Nothing of this relaxation changes between training steps."""
@@ -66,9 +66,6 @@ class DiscretePrior:
     @property
     def parameters(self):
         return {"beta": self.beta} if self.spike else self.kernel.parameters
-
-    def training_values(self, zeta):
-        return {}
 
     def diagnostics(self, zeta):
         return {}
@@ -86,7 +83,12 @@ class MeanFieldMarginal:
         return smoothing.OverlappingMixture(self.kernel, outputs[0])
 
     def log_prior_ratio(self, posteriors, zetas, log_z_hat):
-        return self.prior.log_prob(tf.concat(zetas, -1), log_z_hat) - _log_q(posteriors, zetas)
+        """log p(ζ) − log q(ζ|x), and b_zeta_num: the mean number of units per row whose log-ratio b(ζ) lies in
+        (−1, 1), from the b(ζ) the prior uses."""
+        zeta = tf.concat(zetas, -1)
+        b = self.kernel.log_ratio(zeta)
+        value = self.prior.log_prob(zeta, log_z_hat, log_ratio=b) - _log_q(posteriors, zetas)
+        return value, {"b_zeta_num": tf.reduce_mean(tf.reduce_sum(tf.cast(tf.abs(b) < 1.0, tf.float32), -1))}
 
     def refresh(self):
         """Nothing of this relaxation changes between training steps."""
@@ -94,11 +96,6 @@ class MeanFieldMarginal:
     @property
     def parameters(self):
         return self.kernel.parameters
-
-    def training_values(self, zeta):
-        """b_zeta_num: the mean number of units per row whose log-ratio b(ζ) lies in (−1, 1)."""
-        b = self.kernel.log_ratio(zeta)
-        return {"b_zeta_num": tf.reduce_mean(tf.reduce_sum(tf.cast(tf.abs(b) < 1.0, tf.float32), -1))}
 
     def diagnostics(self, zeta):
         return self.prior.fixed_point_diagnostics(zeta)
@@ -117,7 +114,12 @@ class GaussianIntegral:
         return smoothing.ShiftedGaussianMixture(outputs[0], self.encoder.gi_sigma(group), shift)
 
     def log_prior_ratio(self, posteriors, zetas, log_z_hat):
-        return self.prior.log_prob(tf.concat(zetas, -1), log_z_hat) - _log_q(posteriors, zetas)
+        """log p(ζ) − log q(ζ|x), and λ, ±σ_max(W) (the extreme eigenvalues of the coupling matrix
+        [[0, W], [Wᵀ, 0]]) and ½‖W‖²."""
+        value = self.prior.log_prob(tf.concat(zetas, -1), log_z_hat) - _log_q(posteriors, zetas)
+        largest = self.prior.max_singular_value
+        return value, {"eigen_lambda": self.prior.lam, "eigen_max": largest, "eigen_min": -largest,
+                       "weight_norm": tf.nn.l2_loss(self.prior.rbm.w)}
 
     def refresh(self):
         self.prior.refresh_lambda()
@@ -125,12 +127,6 @@ class GaussianIntegral:
     @property
     def parameters(self):
         return {}
-
-    def training_values(self, zeta):
-        """λ, ±σ_max(W) (the extreme eigenvalues of the coupling matrix [[0, W], [Wᵀ, 0]]) and ½‖W‖²."""
-        largest = self.prior.max_singular_value
-        return {"eigen_lambda": self.prior.lam, "eigen_max": largest, "eigen_min": -largest,
-                "weight_norm": tf.nn.l2_loss(self.prior.rbm.w)}
 
     def diagnostics(self, zeta):
         return {}
