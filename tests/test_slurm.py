@@ -63,8 +63,18 @@ def stop_mid_run(cell, log_dir, command):
         (directory / slurm.RECORD_FILE).read_text())["job_id"], "the job record")
     wait_for(lambda: (directory / "checkpoints").is_dir(), f"a checkpoint of {cell.name}")
     assert not (directory / "results.json").exists(), "the run finished before it could be stopped"
-    subprocess.run([*command, job_id], check=True)
+    run_slurm_command([*command, job_id])
     return job_id
+
+
+def run_slurm_command(command):
+    """Runs a Slurm command, again while Slurm answers that the job "can not be altered now, try again later" (a
+    job whose launch a loaded node has not finished setting up); any other failure fails the test."""
+    def attempt():
+        completed = subprocess.run(command, capture_output=True, text=True)
+        assert completed.returncode == 0 or "try again later" in completed.stderr, completed.stderr
+        return completed.returncode == 0
+    wait_for(attempt, " ".join(command))
 
 
 def reproduce_py(*arguments):
