@@ -41,7 +41,10 @@ def _entry(found_by_cell, **fields):
 
 
 def _number(value, digits=2):
-    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+    """The value to `digits` decimals ("–" if missing); a value that rounds to zero prints 0, never −0."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{round(value, digits) + 0.0:.{digits}f}"
 
 
 def welch(a, b):

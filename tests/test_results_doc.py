@@ -48,3 +48,10 @@ def test_welch_comparison_and_claim_reading_follow_their_definitions():
     assert results_doc.claim_reading([compare(rival, winner)]) == "does not hold"
     assert results_doc.claim_reading([compare(winner, entry(95.0))]) == "not measured yet"
     assert results_doc.claim_reading([]) == "not measured yet"
+
+
+def test_numbers_that_round_to_zero_print_without_a_sign():
+    assert results_doc._number(-0.0004, 3) == "0.000"
+    assert results_doc._number(-0.0006, 3) == "-0.001"
+    assert results_doc._number(-0.44) == "-0.44"
+    assert results_doc._number(float("nan")) == "–" and results_doc._number(None) == "–"
