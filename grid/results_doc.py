@@ -150,8 +150,32 @@ def conclusions():
                              for a, b, k, ea, eb, c in pcd])
     lines.append(f"- **Population annealing trains better priors than PCD**, k = 1: {reading}. Of the "
                  f"{len(pcd)} baselines, population annealing is lower (p < 0.05) for {pa_lower}, PCD for {pcd_lower}, "
-                 f"neither for {counts['not distinguishable']}; {counts['too few']} lack two seeds on a side.")
+                 f"neither for {counts['not distinguishable']}; {counts['too few']} lack two seeds on a side."
+                 + _across_baselines(pcd))
     return "\n".join(lines) + "\n"
+
+
+def across_baselines(found):
+    """(mean difference D̄ = Σ D_b / m, its standard error √(Σ se_b²) / m, how many D_b < 0, m, two-sided sign-test p)
+    over the m comparisons with two seeds a side; None when there are none. The sign test assumes only that, with
+    no effect, each baseline's difference is as likely negative as positive, independently."""
+    measured = [c for *_, c in found if c is not None]
+    if not measured:
+        return None
+    m = len(measured)
+    lower = sum(1 for c in measured if c[0] < 0)
+    p_value = scipy.stats.binomtest(lower, m, 0.5).pvalue
+    return (sum(c[0] for c in measured) / m, math.sqrt(sum(c[1] ** 2 for c in measured)) / m, lower, m,
+            float(p_value))
+
+
+def _across_baselines(pcd):
+    summary = across_baselines(pcd)
+    if summary is None:
+        return ""
+    mean, standard_error, lower, m, p_value = summary
+    return (f" Across the {m} with two seeds a side, PCD − population annealing averages {mean:+.2f} ± {standard_error:.2f} nats, and "
+            f"population annealing's mean is the lower in {m - lower} of {m} (sign test p = {p_value:.3f}).")
 
 
 def trend_table():

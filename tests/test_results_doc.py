@@ -55,3 +55,20 @@ def test_numbers_that_round_to_zero_print_without_a_sign():
     assert results_doc._number(-0.0006, 3) == "-0.001"
     assert results_doc._number(-0.44) == "-0.44"
     assert results_doc._number(float("nan")) == "–" and results_doc._number(None) == "–"
+
+
+def test_across_baselines_averages_the_differences_and_applies_the_sign_test():
+    """D̄ = mean of the differences, se = √(Σ se²) / m; the two-sided sign test of j negatives in m is
+    min(1, 2 Σ_{i ≤ min(j, m − j)} C(m, i) / 2^m)."""
+    entry = lambda *values: results_doc.tables.Entry(list(values), ["finished"] * len(values))
+    compare = lambda a, b: ("a", "b", 1, a, b, results_doc.welch(a, b))
+    low, high, higher = entry(90.0, 90.2, 90.1), entry(90.5, 90.6, 90.9), entry(91.0, 91.2, 91.1)
+    found = [compare(high, low)] * 7 + [compare(low, higher), compare(high, entry(90.0))]
+    mean, standard_error, lower, m, p_value = results_doc.across_baselines(found)
+    d_high, se_high = results_doc.welch(high, low)[:2]
+    d_low, se_low = results_doc.welch(low, higher)[:2]
+    assert (lower, m) == (1, 8)
+    assert abs(mean - (7 * d_high + d_low) / 8) < 1e-12
+    assert abs(standard_error - (7 * se_high ** 2 + se_low ** 2) ** 0.5 / 8) < 1e-12
+    assert abs(p_value - 2 * (1 + 8) / 2 ** 8) < 1e-12
+    assert results_doc.across_baselines([compare(high, entry(90.0))]) is None
