@@ -10,11 +10,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from configs import experiments, paper  # noqa: E402
-from grid import curves, results_doc, tables  # noqa: E402
+from grid import curves, results_doc, tables, trend  # noqa: E402
 
-COLUMN = {b: paper.BASELINE_SPECS[b].paper_column for b in paper.BASELINES}
-STYLE = {"cpu-small": ("20000 steps, 100 × 10 sampler", ":"), "cpu-small-100k": ("100000 steps, 100 × 10", "-"),
-         "cpu-small-paper-sampler": ("20000 steps, 1000 × 40", "--")}
+COLUMN = results_doc.COLUMN
+LINE = {"cpu-small": ":", "cpu-small-100k": "-", "cpu-small-paper-sampler": "--"}
 
 
 def _entries(set_name, study):
@@ -57,8 +56,8 @@ def pa_vs_pcd(path):
 def budget_trend(path):
     figure, axis = plt.subplots(figsize=(8, 4.5))
     colours = dict(zip(experiments.TREND_BASELINES, ("tab:blue", "tab:orange", "tab:green")))
-    for study in results_doc.TREND_STUDIES:
-        label, line = STYLE[study]
+    for study in trend.STUDIES:
+        label, line = trend.TITLES[study], LINE[study]
         for cell, run in results_doc.matched("mnist-lin-trend", study, seeds=(1,)).items():
             if run is None:
                 continue

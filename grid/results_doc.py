@@ -19,7 +19,6 @@ RESULTS_DOC = REPO / "docs" / "RESULTS.md"
 RESULTS_ROOT = REPO / "docs" / "results"
 FIGURES_DIR = REPO / "docs" / "figures"
 SEEDS = (1, 2, 3)
-TREND_STUDIES = ("cpu-small", "cpu-small-100k", "cpu-small-paper-sampler")  # each study's directory is its budget
 
 
 class ResultsError(Exception):
@@ -192,26 +191,6 @@ def across_baselines(found):
             float(p_value))
 
 
-def trend_table():
-    """Test NLL of the trend baselines at k = 5, seed 1, under each trend study, with the Monte-Carlo error."""
-    titles = {"cpu-small": "20000 steps, 100 × 10 sampler", "cpu-small-100k": "100000 steps, 100 × 10 sampler",
-              "cpu-small-paper-sampler": "20000 steps, 1000 × 40 sampler"}
-    found = {study: matched("mnist-lin-trend", study, seeds=(1,)) for study in TREND_STUDIES}
-    lines = ["| baseline | " + " | ".join(titles[s] for s in TREND_STUDIES) + " |",
-             "|---|" + "---:|" * len(TREND_STUDIES)]
-    for baseline in experiments.TREND_BASELINES:
-        texts = []
-        for study in TREND_STUDIES:
-            run = next((r for c, r in found[study].items() if c.baseline == baseline), None)
-            if run is None or run.results is None:
-                texts.append("–")
-            else:
-                texts.append(f"{run.results['metrics']['test/neg_ll']:.2f} ± "
-                             f"{run.results.get('test_neg_ll_mc_stderr', float('nan')):.2f}")
-        lines.append(f"| {COLUMN[baseline]} | " + " | ".join(texts) + " |")
-    return "\n".join(lines) + "\n"
-
-
 def final_test_table():
     """The 1000-sample final test beside the paper's 4000 samples with AIS 1000 × 1024, where re-evaluated."""
     lines = ["| baseline, k = 5, seed | test NLL, 1000 samples, AIS 300 × 256 | test NLL, 4000 samples, AIS 1000 × "
@@ -252,7 +231,9 @@ def diagnostics_table():
 
 def render_blocks():
     """{block name: Markdown} of every generated block of RESULTS.md."""
+    from grid import trend
     study_set = experiments.EXPERIMENT_SETS
+    trend_runs, seed_noise = trend.measured()
     return {
         "row": tables.markdown_table(study_set["mnist-lin-study"], "cpu-small",
                                      matched("mnist-lin-study", "cpu-small"), SEEDS),
@@ -260,7 +241,8 @@ def render_blocks():
                                           matched("mnist-lin-samplers", "cpu-small"), SEEDS),
         "claims": claims_table(),
         "conclusions": conclusions(),
-        "trend": trend_table(),
+        "trend": trend.table(trend_runs),
+        "trend-reading": trend.reading(trend_runs, seed_noise),
         "final-test": final_test_table(),
         "diagnostics": diagnostics_table(),
     }
