@@ -73,6 +73,6 @@ def test_across_baselines_averages_the_differences_and_applies_the_sign_test():
     assert abs(p_value - 2 * (1 + 8) / 2 ** 8) < 1e-12
     assert results_doc.across_baselines([compare(high, entry(90.0))]) is None
     assert results_doc.across_reading((mean, standard_error, lower, m, p_value)) == "cannot be told apart from noise"
-    assert results_doc.across_reading(results_doc.across_baselines([compare(high, low)] * 8)) == "holds"
-    assert results_doc.across_reading(results_doc.across_baselines([compare(low, high)] * 8)) == "does not hold"
+    assert results_doc.across_reading(results_doc.across_baselines([compare(low, high)] * 8)) == "holds"
+    assert results_doc.across_reading(results_doc.across_baselines([compare(high, low)] * 8)) == "does not hold"
     assert results_doc.across_reading(None) == "not measured yet"
