@@ -47,8 +47,8 @@ class Baseline:
 
     smoothing: the kernel r(ζ|z=0) ('spike_exp', 'exponential', 'power', 'gaussian', 'uniform_exponential',
       or 'shifted_gaussian' for the Gaussian-integral posterior).
-    prior: 'rbm' (discrete RBM with the DVAE++ or Rolfe KL), 'marginal' (mean-field relaxed prior, §6.8)
-      or 'gaussian_integral' (§6.9).
+    prior: 'spike_rbm' (discrete RBM, Rolfe's KL with several groups, §6.7), 'rbm' (discrete RBM with the DVAE++
+      KL, §6.6), 'marginal' (mean-field relaxed prior, §6.8) or 'gaussian_integral' (§6.9).
     importance_weighted: whether k > 1 trains the importance-weighted bound (DVAE# only).
     paper_column: the column of the paper's Table 1.
     """
@@ -59,7 +59,7 @@ class Baseline:
 
 
 BASELINE_SPECS = {
-    "dvae_spike_exp": Baseline("spike_exp", "rbm", False, "DVAE (spike-exp)"),
+    "dvae_spike_exp": Baseline("spike_exp", "spike_rbm", False, "DVAE (spike-exp)"),
     "dvaepp_exp": Baseline("exponential", "rbm", False, "DVAE++ (exp)"),
     "dvaepp_power": Baseline("power", "rbm", False, "DVAE++ (power)"),
     "dvaes_gi": Baseline("shifted_gaussian", "gaussian_integral", True, "DVAE# (GI)"),

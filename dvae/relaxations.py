@@ -35,25 +35,18 @@ def _log_q(posteriors, zetas):
 
 
 class DiscretePrior:
-    """DVAE and DVAE++: relaxed posteriors, the analytic KL to the discrete RBM (protocol §6.6, §6.7)."""
+    """DVAE++: overlapping smoothings, the analytic KL to the discrete RBM (protocol §6.6)."""
     ENCODER_OUTPUTS, RELAXED_PRIOR = 1, False
 
     def __init__(self, spec, beta, rbm, encoder, config):
-        self.rbm, self.beta = rbm, beta
-        self.spike = spec.smoothing == "spike_exp"
-        self.kernel = None if self.spike else KERNELS[spec.smoothing](beta)
+        self.rbm, self.kernel = rbm, KERNELS[spec.smoothing](beta)
 
     def posterior(self, group, outputs):
-        if self.spike:
-            return smoothing.SpikeAndExponential(self.beta, outputs[0])
         return smoothing.OverlappingMixture(self.kernel, outputs[0])
 
     def log_prior_ratio(self, posteriors, zetas, log_z_hat):
-        """−KL: Rolfe's surrogate for spike-and-exp with several groups, else the DVAE++ KL (a zero log-ratio for
-        one group, the original's mean-field case)."""
+        """−KL, the DVAE++ KL (with a zero log-ratio for one group, the original's mean-field case)."""
         logits = [p.logits for p in posteriors]
-        if self.spike and len(zetas) > 1:
-            return -kl.rolfe_kl(self.rbm, logits, zetas, self.rbm.samples()), {}
         if len(zetas) > 1:
             log_ratio = tf.concat([self.kernel.log_ratio(z) for z in zetas], -1)
         else:
@@ -65,10 +58,30 @@ class DiscretePrior:
 
     @property
     def parameters(self):
-        return {"beta": self.beta} if self.spike else self.kernel.parameters
+        return self.kernel.parameters
 
     def diagnostics(self, zeta):
         return {}
+
+
+class SpikeAndExpDiscretePrior(DiscretePrior):
+    """DVAE: spike-and-exp posteriors; Rolfe's KL surrogate with several groups, the DVAE++ KL with its zero
+    log-ratio for one group (protocol §6.7)."""
+
+    def __init__(self, spec, beta, rbm, encoder, config):
+        self.rbm, self.beta, self.kernel = rbm, beta, None
+
+    def posterior(self, group, outputs):
+        return smoothing.SpikeAndExponential(self.beta, outputs[0])
+
+    def log_prior_ratio(self, posteriors, zetas, log_z_hat):
+        if len(zetas) > 1:
+            return -kl.rolfe_kl(self.rbm, [p.logits for p in posteriors], zetas, self.rbm.samples()), {}
+        return super().log_prior_ratio(posteriors, zetas, log_z_hat)
+
+    @property
+    def parameters(self):
+        return {"beta": self.beta}
 
 
 class MeanFieldMarginal:
@@ -132,7 +145,8 @@ class GaussianIntegral:
         return {}
 
 
-RELAXATIONS = {"rbm": DiscretePrior, "marginal": MeanFieldMarginal, "gaussian_integral": GaussianIntegral}
+RELAXATIONS = {"spike_rbm": SpikeAndExpDiscretePrior, "rbm": DiscretePrior, "marginal": MeanFieldMarginal,
+               "gaussian_integral": GaussianIntegral}
 
 
 def relaxation_class(spec):

@@ -17,7 +17,7 @@ SMOOTHING_TAGS = {  # protocol §10.4
     "dvaes_power": {"beta", "posterior/lambda"},
 }
 RELAXATION_TAGS = {"gaussian_integral": {"eigen/lambda", "eigen/max_eigen_val", "eigen/min_eigen_val", "weight_norm"},
-                   "marginal": {"b_zeta_num"}, "rbm": set()}
+                   "marginal": {"b_zeta_num"}, "rbm": set(), "spike_rbm": set()}
 
 
 @pytest.mark.parametrize("baseline", configs.BASELINES)
@@ -71,3 +71,29 @@ def test_saved_configurations_of_earlier_versions_are_read():
     assert config.sampler == "pcd" and config.mean_field_iterations == 5
     with pytest.raises(configs.ConfigError, match="unknown configuration field"):
         configs.make_config(qupa=True)
+
+
+@pytest.mark.parametrize("struct", ["1-layer-lin", "2-layer-nonlin"])
+def test_dvae_takes_rolfes_surrogate_with_several_groups_and_the_dvaepp_kl_with_one(struct):
+    """Protocol §6.7: the spike-and-exp prior term is −(Rolfe's surrogate) for several latent groups, and for one
+    group the DVAE++ KL with a zero log-ratio; DVAE++ always takes the DVAE++ KL with the kernel's log-ratio."""
+    rng = np.random.default_rng(3)
+    for baseline in ("dvae_spike_exp", "dvaepp_power"):
+        config = configs.make_config(baseline=baseline, struct=struct, sampler="pcd", sampler_chains=4,
+                                     sampler_sweeps=1)
+        model = DiscreteVAE(config, np.full(784, 0.3))
+        structure, relaxation = config.structure, model.relaxation
+        outputs = [tf.constant(rng.normal(size=(3, structure.units_per_group)), tf.float32)
+                   for _ in range(structure.num_groups)]
+        posteriors = [relaxation.posterior(g, [o]) for g, o in enumerate(outputs)]
+        zetas = [tf.constant(rng.uniform(size=(3, structure.units_per_group)), tf.float32) for _ in outputs]
+        value, _ = relaxation.log_prior_ratio(posteriors, zetas, tf.constant(5.0))
+        logits = tf.concat(outputs, -1)
+        if baseline == "dvaepp_power" and structure.num_groups > 1:
+            log_ratio = tf.concat([relaxation.kernel.log_ratio(z) for z in zetas], -1)
+        else:
+            log_ratio = tf.zeros_like(logits)
+        expected = -relaxations.kl.dvaepp_kl(model.rbm, logits, log_ratio, tf.constant(5.0))
+        if baseline == "dvae_spike_exp" and structure.num_groups > 1:
+            expected = -relaxations.kl.rolfe_kl(model.rbm, outputs, zetas, model.rbm.samples())
+        np.testing.assert_allclose(value.numpy(), expected.numpy(), rtol=1e-6)
