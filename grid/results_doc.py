@@ -202,24 +202,26 @@ def final_test_table():
     return "\n".join(lines) + "\n"
 
 
-def diagnostics_table():
+def diagnostics_table(more=()):
     """Per baseline and k: σ_max(W) of the best model and, for the mean-field marginal prior, the distance of its
-    5 updates from their fixed point (means over seeds; the residual and gap are maxima over 100 images)."""
+    5 updates from their fixed point (means over seeds; the residual and gap are maxima over 100 images); then the
+    rows `more`, [(title, k, [results])] (the budget trend's longer runs)."""
     names = ("rbm/max_singular_value", "mean_field/residual_max", "mean_field/log_z_gap_max",
              "mean_field/log_z_gap_mean")
     lines = ["| baseline | k | seeds | σ_max(W) | fixed-point residual, max | log Z_MF gap, max (nats) | log Z_MF "
              "gap, mean (nats) |", "|---|---:|---:|---:|---:|---:|---:|"]
     groups = {}
-    for cell, run in matched("mnist-lin-study", "cpu-small").items():
+    for cell, run in sorted(matched("mnist-lin-study", "cpu-small").items(),
+                            key=lambda item: (item[0].k, paper.BASELINES.index(item[0].baseline))):
         if run is not None and run.results is not None:
-            groups.setdefault((cell.baseline, cell.k), []).append(run.results.get("diagnostics", {}))
-    for (baseline, k), found in sorted(groups.items(), key=lambda item: (item[0][1], paper.BASELINES.index(
-            item[0][0]))):
+            groups.setdefault((COLUMN[cell.baseline], cell.k), []).append(run.results)
+    for title, k, found in [(title, k, found) for (title, k), found in groups.items()] + list(more):
+        diagnostics = [r.get("diagnostics", {}) for r in found]
         means = []
         for name in names:
-            values = [d[f"diagnostics/{name}"] for d in found if f"diagnostics/{name}" in d]
+            values = [d[f"diagnostics/{name}"] for d in diagnostics if f"diagnostics/{name}" in d]
             means.append(_number(sum(values) / len(values), 3) if values else "–")
-        lines.append(f"| {COLUMN[baseline]} | {k} | {len(found)} | " + " | ".join(means) + " |")
+        lines.append(f"| {title} | {k} | {len(found)} | " + " | ".join(means) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -238,7 +240,7 @@ def render_blocks():
         "trend": trend.table(trend_runs),
         "trend-reading": trend.reading(trend_runs, seed_noise),
         "final-test": final_test_table(),
-        "diagnostics": diagnostics_table(),
+        "diagnostics": diagnostics_table(trend.diagnostic_rows(trend_runs)),
     }
 
 

@@ -84,3 +84,9 @@ def reading(found, noise):
            for study, by_baseline in found.items()}
     return "\n".join(setting_line(study, nll[BASE], nll[study], noise)
                      for study in STUDIES if study != BASE) + "\n"
+
+
+def diagnostic_rows(found):
+    """[(title, k, [results])] of the finished runs of the settings other than the base, for the diagnostics table."""
+    return [(f"{results_doc.COLUMN[b]}, {TITLES[study]}", 5, [results]) for study in STUDIES if study != BASE
+            for b, results in found[study].items() if results is not None]
