@@ -69,7 +69,7 @@ class SpikeAndExpDiscretePrior(DiscretePrior):
     log-ratio for one group (protocol §6.7)."""
 
     def __init__(self, spec, beta, rbm, encoder, config):
-        self.rbm, self.beta, self.kernel = rbm, beta, None
+        self.rbm, self.beta = rbm, beta
 
     def posterior(self, group, outputs):
         return smoothing.SpikeAndExponential(self.beta, outputs[0])

@@ -215,7 +215,7 @@ def diagnostics_table(more=()):
                             key=lambda item: (item[0].k, paper.BASELINES.index(item[0].baseline))):
         if run is not None and run.results is not None:
             groups.setdefault((COLUMN[cell.baseline], cell.k), []).append(run.results)
-    for title, k, found in [(title, k, found) for (title, k), found in groups.items()] + list(more):
+    for title, k, found in [(*key, found) for key, found in groups.items()] + list(more):
         diagnostics = [r.get("diagnostics", {}) for r in found]
         means = []
         for name in names:
@@ -227,7 +227,7 @@ def diagnostics_table(more=()):
 
 def render_blocks():
     """{block name: Markdown} of every generated block of RESULTS.md."""
-    from grid import trend
+    from grid import trend  # imported here: grid.trend reads its runs through this module
     study_set = experiments.EXPERIMENT_SETS
     trend_runs, seed_noise = trend.measured()
     return {
