@@ -1,19 +1,20 @@
 """A grid's tables from its runs: each entry is the test NLL's mean ± standard deviation over the cell's seeds.
 
 The layout is the experiment set's (rows from `row_fields`, columns from `column_field`). A row's lowest mean is
-bold only when its lead over the next-lowest exceeds twice the standard error of that difference,
-2·√(sd₁²/n₁ + sd₂²/n₂), with at least two seeds on both sides; otherwise nothing in the row is bold.
+bold only when the test of `grid.statistics` (paired where the set's columns share seeds, else Student or Welch)
+calls it lower than every other finished entry of the row, Holm-adjusted over those comparisons, with at least two
+seeds on both sides; otherwise nothing in the row is bold. The comparisons of docs/RESULTS.md use the same rule.
 Markdown for reading, CSV with full precision, and a TensorBoard HParams experiment with one session per run.
 """
 import csv
 import dataclasses
-import math
 import os
 import shutil
 import statistics
 
 from configs import experiments, paper
 from dvae import run_files
+from grid import statistics as tests
 
 TABLE_METRIC = "test/neg_ll"
 HPARAMS_METRICS = ("test/neg_ll", "val/neg_ll", "test/neg_elbo")
@@ -26,9 +27,11 @@ COLUMN_TITLES = {"baseline": lambda b: paper.BASELINE_SPECS[b].paper_column,
 
 @dataclasses.dataclass
 class Entry:
-    """One table entry: the finished seeds' values and the status of every seed."""
+    """One table entry: the finished seeds' values (and those seeds, in the same order) and every seed's status."""
     values: list
     statuses: list
+    seeds: list = dataclasses.field(default_factory=list)
+    cell: object = None  # the cell, seed aside
 
     @property
     def n(self):
@@ -42,28 +45,49 @@ class Entry:
     def sd(self):
         return statistics.stdev(self.values) if self.n > 1 else None
 
-    @property
-    def standard_error(self):
-        return self.sd / math.sqrt(self.n) if self.n > 1 else None
+    def by_seed(self):
+        return dict(zip(self.seeds, self.values))
 
 
 def entries(matched):
     """{cell without its seed: Entry} from {cell: FoundRun or None}, in the cells' order."""
     grouped = {}
     for cell, found in matched.items():
-        entry = grouped.setdefault(cell.without_seed(), Entry([], []))
+        entry = grouped.setdefault(cell.without_seed(), Entry([], [], cell=cell.without_seed()))
         status = found.status if found else run_files.MISSING
         entry.statuses.append(status)
         if status == run_files.FINISHED:
             entry.values.append(found.results["metrics"][TABLE_METRIC])
+            entry.seeds.append(cell.seed)
     return grouped
 
 
-def clear_lead(best, runner_up):
-    """Whether `best` leads `runner_up` by more than twice the standard error of the difference of the means."""
-    if best.n < 2 or runner_up.n < 2:
-        return False
-    return runner_up.mean - best.mean > 2.0 * math.hypot(best.standard_error, runner_up.standard_error)
+def compare(first, second, paired=False):
+    """The statistics test of first − second: paired over the seeds both finished, or two-sample; None when a side
+    has fewer than two seeds."""
+    if paired:
+        a, b = first.by_seed(), second.by_seed()
+        common = sorted(set(a) & set(b))
+        return tests.paired([a[s] for s in common], [b[s] for s in common])
+    return tests.two_sample(first.values, second.values)
+
+
+def row_winner(row_entries, paired=False, confirm=None):
+    """The column of the row's lowest mean when it is lower than each other finished entry with Holm-adjusted
+    p < ALPHA over those comparisons (and `confirm(best entry, other entry)` holds for each, where given), else
+    None."""
+    finished = sorted((e.mean, c) for c, e in row_entries.items() if e.n)
+    if len(finished) < 2:
+        return None
+    best, others = finished[0][1], [c for _, c in finished[1:]]
+    found = [compare(row_entries[best], row_entries[c], paired) for c in others]
+    if any(test is None for test in found):
+        return None
+    adjusted = tests.holm([test.p for test in found])
+    if all(test.difference < 0 and p < tests.ALPHA for test, p in zip(found, adjusted)) and \
+            (confirm is None or all(confirm(row_entries[best], row_entries[c]) for c in others)):
+        return best
+    return None
 
 
 def entry_text(entry, seeds, bold=False):
@@ -88,11 +112,8 @@ def layout(experiment_set, table_entries):
     return list(rows.items()), list(columns)
 
 
-def markdown_row(values, row_entries, columns, seeds):
-    finished = sorted((e.mean, c) for c, e in row_entries.items() if e.n)
-    bold = None
-    if len(finished) > 1 and clear_lead(row_entries[finished[0][1]], row_entries[finished[1][1]]):
-        bold = finished[0][1]
+def markdown_row(values, row_entries, columns, seeds, paired=False, confirm=None):
+    bold = row_winner(row_entries, paired, confirm)
     texts = [entry_text(row_entries.get(c), seeds, bold == c) for c in columns]
     return "| " + " | ".join([*map(str, values), *texts]) + " |"
 
@@ -104,24 +125,27 @@ def describe_budget(config):
             f"({config['val_iw_samples']} in validation)")
 
 
-def caption(budget, matched, seeds):
+def caption(budget, matched, seeds, paired=False):
     budgets = sorted({describe_budget(found.config) for found in matched.values() if found and found.results})
     budget_text = " | ".join(budgets) if budgets else f"no finished run yet (requested --budget={budget})"
     samplers = ", ".join(dict.fromkeys(experiments.SAMPLERS[c.sampler].title for c in matched))
     seed_text = ", ".join(map(str, seeds))
     spread = "mean ± sd over seeds" if len(seeds) > 1 else "one seed"
+    test = "paired t test over seeds" if paired else "t test (Student's where the seed variances agree, else Welch's)"
     return (f"Test negative log-likelihood in nats, {spread} ({seed_text}; lower is better; (n=…): seeds finished "
-            f"when fewer). Bold: a row's lowest mean whose lead over the next exceeds twice the standard error of "
-            f"the difference (n ≥ 2 for both). Budget: {budget_text}. Sampler: {samplers}. – not run; (partial) "
+            f"when fewer). Bold: a row's lowest mean that the {test} calls lower than every other entry of the row, "
+            f"p < {tests.ALPHA:g} after Holm's correction over the row (n ≥ 2 for both). Budget: {budget_text}. Sampler: {samplers}. – not run; (partial) "
             f"started but not finished; blank: not part of the set.")
 
 
-def markdown_table(experiment_set, budget, matched, seeds):
+def markdown_table(experiment_set, budget, matched, seeds, confirm=None):
+    """The set's table; `confirm(best entry, other entry)` may veto a bold entry (see row_winner)."""
     rows, columns = layout(experiment_set, entries(matched))
+    paired = experiment_set.paired
     titles = [*experiment_set.row_fields, *(COLUMN_TITLES[experiment_set.column_field](c) for c in columns)]
-    lines = [f"### {experiment_set.title}", "", caption(budget, matched, seeds), "",
+    lines = [f"### {experiment_set.title}", "", caption(budget, matched, seeds, paired), "",
              "| " + " | ".join(titles) + " |", "|" + "---|" * len(experiment_set.row_fields) + "---:|" * len(columns)]
-    lines += [markdown_row(values, row_entries, columns, seeds) for values, row_entries in rows]
+    lines += [markdown_row(values, row_entries, columns, seeds, paired, confirm) for values, row_entries in rows]
     return "\n".join(lines) + "\n"
 
 

@@ -1,57 +1,72 @@
-"""The budget trend: does the order of DVAE (spike-exp), DVAE++ (power) and DVAE# (power) at k = 5, seed 1, move
-with 5× more training or with the paper's sampler?
+"""The budget trend: does the order of DVAE (spike-exp), DVAE++ (power) and DVAE# (power) at k = 5 on binarized MNIST
+1-layer-lin move with the training length (20000, 100000, 10⁶ steps) or with the paper's sampler?
 
-Each trend study holds one run per baseline. The gap of DVAE# to a rival, g = NLL(DVAE# (power)) − NLL(rival), is
-compared between the base setting (20000 steps, 100 × 10 sampler) and each other setting. With σ_b the sd over
-seeds of baseline b in the base setting (its seed noise, Monte-Carlo error included), the change Δg = g₁ − g₀ of
-four single-seed runs has sd s = √(2σ_DVAE#² + 2σ_rival²), assuming the seed noise is the same in every setting;
-the gap has moved when |Δg| > 2s, and is within seed noise otherwise.
+For each study, the gap of DVAE# to a rival, g = NLL(DVAE# (power)) − NLL(rival), and its standard error come from
+the claims' comparison of the two (grid.claims.test_pair: a t test over seeds, or for single runs the assumed seed
+noise). The change of a gap from the base study, Δ = g₁ − g₀, has se √(se₀² + se₁²); it is z-tested and the family
+of all changes Holm-corrected: a gap has moved when its adjusted p < ALPHA.
 """
+import dataclasses
 import math
 
 from configs import experiments
-from grid import results_doc, tables
+from grid import claims, committed, statistics
 
 BASE = "cpu-small"
-TITLES = {"cpu-small": "20000 steps, 100 × 10 sampler", "cpu-small-100k": "100000 steps, 100 × 10 sampler",
-          "cpu-small-paper-sampler": "20000 steps, 1000 × 40 sampler"}
-STUDIES = tuple(TITLES)  # each study's directory under docs/results is its budget
-WINNER = results_doc.WINNER[1]  # the baseline the paper claims best
+STUDIES = ("cpu-small", "cpu-small-100k", "cpu-small-1m", "cpu-small-paper-sampler")
+STEPS = {study: experiments.BUDGETS[study]["num_train_iter"] for study in STUDIES}
+RIVALS = tuple(b for b in experiments.TREND_BASELINES if b != claims.WINNER)
 
 
-def measured():
-    """({study: {baseline: finished run's results or None}}, {baseline: seed sd in the base setting or None})."""
-    found = {}
-    for study in STUDIES:
-        by_cell = results_doc.matched("mnist-lin-trend", study, seeds=(1,))
-        found[study] = {c.baseline: (r.results if r is not None and r.status == "finished" else None)
-                        for c, r in by_cell.items()}
-    noise = {c.baseline: e.sd for c, e in tables.entries(results_doc.matched("mnist-lin-study", BASE)).items()
-             if c.k == 5 and c.sampler == "pa" and c.baseline in experiments.TREND_BASELINES}
-    return found, noise
+def _cell(baseline):
+    return claims.side(BASE, baseline).cell
 
 
-def table(found):
-    """Test NLL ± its Monte-Carlo standard error per baseline (rows) and trend study (columns)."""
-    lines = ["| baseline | " + " | ".join(TITLES[s] for s in STUDIES) + " |",
+def entry_text(study, baseline):
+    """Mean ± sd over seeds (n = …) where two or more finished, a single run's test NLL ± its standard error
+    (Monte-Carlo and AIS log Z errors) where one did, '–' where none."""
+    found = committed.entry(study, _cell(baseline))
+    if found.n >= 2:
+        return f"{found.mean:.2f} ± {found.sd:.2f} (n = {found.n})"
+    if found.n == 1:
+        results = committed.results(study, dataclasses.replace(_cell(baseline), seed=found.seeds[0]))
+        return f"{found.values[0]:.2f} ± {single_se(results):.2f} (seed {found.seeds[0]})"
+    return "–"
+
+
+def single_se(results):
+    return statistics.single_run_se(results["test_neg_ll_mc_stderr"], results["log_z_stderr"])
+
+
+def table():
+    """Test NLL per baseline (rows) and study (columns)."""
+    lines = ["| baseline | " + " | ".join(committed.STUDY_TITLES[s] for s in STUDIES) + " |",
              "|---|" + "---:|" * len(STUDIES)]
     for baseline in experiments.TREND_BASELINES:
-        texts = []
-        for study in STUDIES:
-            results = found[study][baseline]
-            texts.append("–" if results is None else f"{results['metrics']['test/neg_ll']:.2f} ± "
-                         f"{results.get('test_neg_ll_mc_stderr', float('nan')):.2f}")
-        lines.append(f"| {results_doc.COLUMN[baseline]} | " + " | ".join(texts) + " |")
+        lines.append(f"| {committed.COLUMN[baseline]} | " + " | ".join(entry_text(s, baseline) for s in STUDIES)
+                     + " |")
     return "\n".join(lines) + "\n"
 
 
-def gap_change(base, other, noise, rival):
-    """(g₀, g₁, Δg, s) of DVAE# against `rival` from {baseline: test NLL} in two settings; None if one is missing."""
-    values = [d.get(b) for d in (base, other) for b in (WINNER, rival)] + [noise.get(WINNER), noise.get(rival)]
-    if any(v is None for v in values):
+def gap(study, rival):
+    """The statistics.Test of NLL(DVAE# (power)) − NLL(rival) in `study`, or None."""
+    return claims.test_pair(claims.side(study, claims.WINNER), claims.side(study, rival))[2]
+
+
+def gap_change(before, after):
+    """(g₀, g₁, Δ, se of Δ) of two gap tests; None if one is missing."""
+    if before is None or after is None:
         return None
-    g0, g1 = base[WINNER] - base[rival], other[WINNER] - other[rival]
-    return g0, g1, g1 - g0, math.sqrt(2 * noise[WINNER] ** 2 + 2 * noise[rival] ** 2)
+    return (before.difference, after.difference, after.difference - before.difference,
+            math.hypot(before.standard_error, after.standard_error))
+
+
+def changes():
+    """[(study, rival, gap_change(...) or None, Holm-adjusted p or None)] for every study but the base."""
+    found = [(study, rival, gap_change(gap(BASE, rival), gap(study, rival)))
+             for study in STUDIES if study != BASE for rival in RIVALS]
+    p_values = [None if c is None else statistics.against_noise(c[2], c[3]).p for *_, c in found]
+    return [(*item, p) for item, p in zip(found, statistics.holm(p_values))]
 
 
 def order(nll):
@@ -59,34 +74,44 @@ def order(nll):
     return sorted(nll, key=nll.get)
 
 
-def setting_line(study, base, other, noise):
-    """One Markdown line: the order in `study` against the base setting's, and how each DVAE# gap moved."""
-    if len(other) < len(experiments.TREND_BASELINES) or len(base) < len(experiments.TREND_BASELINES):
-        return f"- **{TITLES[study]}**: not measured yet."
-    same = order(other) == order(base)
-    line = (f"- **{TITLES[study]}**: " + " < ".join(f"{results_doc.COLUMN[b]} {other[b]:.2f}" for b in order(other))
-            + (": the same order as at 20000 steps with the 100 × 10 sampler." if same else
-               f": the order changes (it was {' < '.join(results_doc.COLUMN[b] for b in order(base))})."))
-    for rival in (b for b in experiments.TREND_BASELINES if b != WINNER):
-        change = gap_change(base, other, noise, rival)
-        if change is None:
+def _means(study):
+    found = {b: committed.entry(study, _cell(b)) for b in experiments.TREND_BASELINES}
+    return {b: e.mean for b, e in found.items() if e.n}
+
+
+def reading():
+    """One line per study: the order of the three, and each DVAE# gap then (base) and now with its change."""
+    base, lines = _means(BASE), []
+    by_study = {}
+    for study, rival, change, p in changes():
+        by_study.setdefault(study, []).append((rival, change, p))
+    for study, items in by_study.items():
+        now = _means(study)
+        title = f"`{study}` ({committed.STUDY_TITLES[study]})"
+        if len(now) < len(experiments.TREND_BASELINES):
+            lines.append(f"- **{title}**: not measured yet.")
             continue
-        g0, g1, delta, s = change
-        reading = "moved (|Δ| > 2 sd)" if abs(delta) > 2 * s else "within seed noise (|Δ| ≤ 2 sd)"
-        line += (f" DVAE# (power) − {results_doc.COLUMN[rival]}: {g0:+.2f} → {g1:+.2f}, Δ = {delta:+.2f} ± {s:.2f}, "
-                 f"{reading}.")
-    return line
+        same = order(now) == order(base)
+        line = (f"- **{title}**: " + " < ".join(f"{committed.COLUMN[b]} {now[b]:.2f}" for b in order(now))
+                + (": the same order as at `cpu-small`." if same else
+                   f": the order changes (at `cpu-small`: {' < '.join(committed.COLUMN[b] for b in order(base))})."))
+        for rival, change, p in items:
+            if change is None:
+                continue
+            g0, g1, delta, se = change
+            moved = "moved" if p < statistics.ALPHA else "within seed noise"
+            line += (f" DVAE# (power) − {committed.COLUMN[rival]}: {g0:+.2f} → {g1:+.2f}, Δ = {delta:+.2f} ± "
+                     f"{se:.2f} (Holm-adjusted p {statistics.format_p(p)}), {moved}.")
+        lines.append(line)
+    return "\n".join(lines) + "\n"
 
 
-def reading(found, noise):
-    """The generated lines answering whether the order moves with training length or with the sampler."""
-    nll = {study: {b: r["metrics"]["test/neg_ll"] for b, r in by_baseline.items() if r is not None}
-           for study, by_baseline in found.items()}
-    return "\n".join(setting_line(study, nll[BASE], nll[study], noise)
-                     for study in STUDIES if study != BASE) + "\n"
-
-
-def diagnostic_rows(found):
-    """[(title, k, [results])] of the finished runs of the settings other than the base, for the diagnostics table."""
-    return [(f"{results_doc.COLUMN[b]}, {TITLES[study]}", 5, [results]) for study in STUDIES if study != BASE
-            for b, results in found[study].items() if results is not None]
+def diagnostic_rows():
+    """[(title, k, [results])] of the finished seed-1 runs of the studies other than the base."""
+    rows = []
+    for study in STUDIES[1:]:
+        for baseline in experiments.TREND_BASELINES:
+            results = committed.results(study, _cell(baseline))
+            if results is not None:
+                rows.append((f"{committed.COLUMN[baseline]}, {committed.STUDY_TITLES[study]}", 5, [results]))
+    return rows

@@ -182,17 +182,6 @@ def test_table_shows_mean_and_sd_over_seeds_marks_missing_and_states_the_budget(
     assert rows[0]["dvaes_power_n"] == "3" and rows[0]["dvaepp_exp"] == "missing"
 
 
-def test_a_row_is_bold_only_where_the_lead_exceeds_twice_its_standard_error():
-    clear, close, single = tables.Entry([88.0, 88.1, 87.9], []), tables.Entry([88.3, 88.7, 87.9], []), \
-        tables.Entry([80.0], [])
-    behind = tables.Entry([90.0, 90.2, 89.8], [])
-    assert tables.clear_lead(clear, behind) and not tables.clear_lead(clear, close)
-    assert not tables.clear_lead(single, behind)
-    row = tables.markdown_row(("r",), {"a": clear, "b": behind}, ["a", "b"], (1, 2, 3))
-    assert "**88.00 ± 0.10**" in row
-    assert "**" not in tables.markdown_row(("r",), {"a": clear, "b": close}, ["a", "b"], (1, 2, 3))
-
-
 def test_table_finds_a_run_made_by_hand_by_its_configuration(tmp_path, capsys):
     cell = cells_of("table2")[0]
     write_fake_run(tmp_path, cell, test_nll=95.5, directory=tmp_path / "by-hand" / cell.experiment_id)
