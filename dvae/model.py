@@ -10,8 +10,8 @@ from typing import NamedTuple
 import tensorflow as tf
 
 from configs import paper
-from dvae import kl, networks, priors, relaxations
-from dvae.encoder import BernoulliPosterior, HierarchicalEncoder
+from dvae import networks, priors, relaxations
+from dvae.encoder import HierarchicalEncoder, bernoulli_posterior
 
 
 class TrainingTerms(NamedTuple):
@@ -93,7 +93,7 @@ class DiscreteVAE(tf.Module):
     def evaluation_terms(self, x, seed, repeats=1):
         """log w and the neg-ELBO term per row, for `repeats` independent binary z ~ q(z|x) per image (protocol
         §10.1; rows repeat-major), using the AIS log Z held by the prior."""
-        posteriors, zs = self.encoder(self._centered(x), lambda g, out: BernoulliPosterior(out[0]), seed,
+        posteriors, zs = self.encoder(self._centered(x), bernoulli_posterior, seed,
                                       training=False, repeats=repeats)
         recon, _ = self.reconstruction_cost(x, zs, training=False, repeats=repeats)
         log_q = tf.add_n([tf.reduce_sum(p.log_prob(z), -1) for p, z in zip(posteriors, zs)])
@@ -101,12 +101,12 @@ class DiscreteVAE(tf.Module):
         log_w = log_p - log_q - recon
         if self.relaxation.RELAXED_PRIOR:
             return EvaluationTerms(log_w, -log_w)
-        entropy = tf.add_n([tf.reduce_sum(kl.bernoulli_entropy(p.logits), -1) for p in posteriors])
+        entropy = tf.add_n([tf.reduce_sum(p.entropy(), -1) for p in posteriors])
         return EvaluationTerms(log_w, recon - log_p - entropy)
 
     def reconstruction_means(self, x, seed):
         """σ(decoder logits) of one binary posterior sample per image (moving-average batch norm)."""
-        _, zs = self.encoder(self._centered(x), lambda g, out: BernoulliPosterior(out[0]), seed, training=False)
+        _, zs = self.encoder(self._centered(x), bernoulli_posterior, seed, training=False)
         return tf.sigmoid(self.reconstruction_cost(x, zs, training=False)[1])
 
     def prior_sample_means(self, num):
