@@ -111,9 +111,18 @@ class DiscreteVAE(tf.Module):
 
     def prior_sample_means(self, num):
         """σ(decoder logits) of the first `num` prior sampler states (protocol §6.4)."""
-        z = self.rbm.samples()[:num]
-        logits = self.decoder(z, training=False) + self.train_bias
-        return tf.sigmoid(logits)
+        return self.image_means(self.rbm.samples()[:num])
+
+    def image_means(self, z):
+        """σ(decoder logits + logit(x̄)) of latents z [N, n], the pixel probabilities of p(x|z) (moving-average
+        batch norm)."""
+        return tf.sigmoid(self.decoder(z, training=False) + self.train_bias)
+
+    def posterior_probabilities(self, x, seed):
+        """(q(z = 1 | x) per unit, one binary sample z ~ q(z|x)), both [N, n]; a group's probabilities are those
+        given the sample of the groups before it."""
+        posteriors, zs = self.encoder(self._centered(x), bernoulli_posterior, seed, training=False)
+        return tf.concat([p.probs for p in posteriors], -1), tf.concat(zs, -1)
 
     def prior_diagnostics(self, x, seed):
         """σ_max(W) and the relaxation's own diagnostics at relaxed posterior samples of the images x
