@@ -70,14 +70,17 @@ class TrainedModel:
     log_z_stderr: float
     log_z_source: str
     results: Optional[dict] = None
+    _samplers: dict = dataclasses.field(default_factory=dict, repr=False)  # (n, num_sweeps) -> fresh_sampler
 
     def sample(self, n, seed=0, num_sweeps=1000):
         """`n` images from the prior: z from population annealing of `n` fresh particles over `num_sweeps` Gibbs
         sweeps (10 per temperature) from the uniform distribution to the RBM, then σ(decoder(z))."""
         _check_count("n", n)
         _check_count("num_sweeps", num_sweeps)
-        sampler = priors.fresh_sampler(self.model.rbm.left_size, n, num_sweeps)
         rbm = self.model.rbm
+        if (n, num_sweeps) not in self._samplers:
+            self._samplers[n, num_sweeps] = priors.fresh_sampler(rbm.left_size, n, num_sweeps)
+        sampler = self._samplers[n, num_sweeps]
         z = sampler.update(rbm.b1, rbm.b2, rbm.w, (seed, 0))
         return PriorSamples(z.numpy(), self.model.image_means(z).numpy())
 
@@ -139,8 +142,9 @@ def load_run(run_dir, checkpoint=None, data_dir=None):
     model = model_lib.DiscreteVAE(config, dataset.train_mean)
     try:
         tf.train.Checkpoint(model=model).restore(path).assert_existing_objects_matched().expect_partial()
-    except (tf.errors.OpError, AssertionError, ValueError) as error:
-        raise LoadError(f"checkpoint {path} does not hold this run's model ({str(error).splitlines()[0]})") from None
+    except (tf.errors.OpError, AssertionError, ValueError, IndexError, KeyError, OSError) as error:
+        reason = (str(error).splitlines() or [type(error).__name__])[0]
+        raise LoadError(f"checkpoint {path} cannot be read as this run's model ({reason})") from None
     step = int(path.rsplit("-", 1)[1])
     log_z, log_z_stderr = float(model.rbm.log_z.numpy()), float(model.rbm.log_z_stderr.numpy())
     source = f"checkpoint of step {step}"
