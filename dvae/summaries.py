@@ -24,9 +24,10 @@ IMAGE_TAGS = ("recon", "generated_sample")
 # The Custom Scalars tab, in this order (title, closed, charts of (title, tag regexes)); the tags are the ones above.
 LAYOUT = (
     ("Bounds", False, (
-        ("NLL (importance-weighted): validation and test", (r"^(val|test)/neg_ll$",)),
-        ("training objective; validation and test -ELBO", (r"^train/neg_(elbo|iw_loss)$", r"^(val|test)/neg_elbo$")),
-        ("final test of the best model", (r"^final/(val|test)/neg_(ll|elbo)$",)),
+        ("NLL (importance-weighted): validation, test and the best model's final test", (
+            r"^(final/)?(val|test)/neg_ll$",)),
+        ("training objective; validation and test -ELBO", (r"^train/neg_(elbo|iw_loss)$",
+                                                            r"^(final/)?(val|test)/neg_elbo$")),
         ("Monte-Carlo standard error of the final test NLL", (r"^final/test_neg_ll_mc_stderr$",)),
     )),
     ("log Z", False, (
