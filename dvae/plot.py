@@ -83,7 +83,7 @@ def main(argv=None):
     root, runs, out_dir = check_arguments(args)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from dvae import quiet, run_files
-    quiet.tensorflow_started()
+    quiet.tensorflow_started().get_logger().setLevel("ERROR")  # no retracing notices: each run has a new model
     from dvae import api
     failed = 0
     for run_dir in runs:
