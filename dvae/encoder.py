@@ -1,21 +1,13 @@
-"""The hierarchical encoder and the factorial Bernoulli posterior of the discrete evaluation (protocol §5.8, §7.2)."""
+"""The hierarchical encoder (protocol §7.2); its posteriors are the distributions of smoothing/."""
 import tensorflow as tf
 
+import smoothing
 from dvae import networks
 
 
-class BernoulliPosterior:
-    """Factorial Bernoulli q(z|x) = Πᵢ σ(lᵢ)^{zᵢ}(1 − σ(lᵢ))^{1−zᵢ}: the evaluation posterior (protocol §5.8)."""
-
-    def __init__(self, logits):
-        self.logits = logits
-
-    def sample(self, seed):
-        u = tf.random.stateless_uniform(tf.shape(self.logits), seed=seed, dtype=self.logits.dtype)
-        return tf.cast(u < tf.sigmoid(self.logits), self.logits.dtype)
-
-    def log_prob(self, z):
-        return -tf.nn.sigmoid_cross_entropy_with_logits(labels=z, logits=self.logits)
+def bernoulli_posterior(group, outputs):
+    """The discrete evaluation posterior of a group: factorial Bernoulli on its logits (protocol §5.8)."""
+    return smoothing.FactorialBernoulli(outputs[0])
 
 
 class HierarchicalEncoder(tf.Module):
@@ -35,7 +27,8 @@ class HierarchicalEncoder(tf.Module):
                           if num_params == 2 else [])
 
     def __call__(self, x_centered, make_posterior, seed, training, repeats=1):
-        """Returns the per-group posteriors and samples, each group conditioned on the earlier samples.
+        """Returns the per-group posteriors (`make_posterior(group, outputs)`, a distribution) and one sample of
+        each, each group conditioned on the earlier samples.
 
         With `repeats` > 1 every image gets that many independent samples (rows ordered repeat-major); the first
         group, which sees only x, is computed once per image and its output tiled.
@@ -51,7 +44,7 @@ class HierarchicalEncoder(tf.Module):
             outputs = tf.split(output, self.num_params, axis=-1)
             posterior = make_posterior(g, outputs)
             posteriors.append(posterior)
-            samples.append(posterior.sample(seeds[g]))
+            samples.append(posterior.sample(seed=seeds[g]))
         return posteriors, samples
 
     def gi_sigma(self, group):

@@ -12,6 +12,8 @@ spread of independent replicates this was 0.83–1.06 of the truth on small mode
 method, (mean(w²)/mean(w)² − 1)/k from the same samples, gave 0.44–0.94: heavy-tailed weights make a sample's own
 variance too small. It needs k ≥ 2 (None otherwise).
 """
+from typing import NamedTuple, Optional
+
 import numpy as np
 import tensorflow as tf
 from scipy.special import logsumexp
@@ -19,6 +21,14 @@ from scipy.special import logsumexp
 import data
 
 MAX_ROWS_PER_CALL = 20000
+
+
+class PerImage(NamedTuple):
+    """Per image, in float64: log p̂(x), the Monte-Carlo variance of log p̂(x) (None for one sample) and the
+    neg-ELBO averaged over the samples."""
+    log_px: np.ndarray
+    variance: Optional[np.ndarray]
+    neg_elbo: np.ndarray
 
 
 class Evaluator:
@@ -39,19 +49,26 @@ class Evaluator:
         """Mean −log p̂(x) (`neg_ll`), its Monte-Carlo standard error (`neg_ll_mc_stderr`) and mean neg-ELBO over
         `images` with `num_samples` samples per image. `check_stop()` is called between calls of the compiled
         function; whatever it raises ends the evaluation."""
-        neg_ll, neg_elbo, variance = [], [], []
+        estimates = self.per_image(images, batch_size, num_samples, rng, check_stop)
+        stderr = None if estimates.variance is None else float(np.sqrt(np.sum(estimates.variance)) / len(images))
+        return {"neg_ll": float(np.mean(-estimates.log_px)), "neg_ll_mc_stderr": stderr,
+                "neg_elbo": float(np.mean(estimates.neg_elbo))}
+
+    def per_image(self, images, batch_size, num_samples, rng, check_stop=lambda: None):
+        """PerImage estimates for `images` in batches of `batch_size` (which must divide their number), drawing the
+        seeds of the compiled calls from the tf.random.Generator `rng`."""
+        log_px, neg_elbo, variance = [], [], []
         half = num_samples // 2
         for x in data.eval_batches(images, batch_size):
             log_sum_halves, elbo_sum = self._batch(tf.constant(x), num_samples, rng, check_stop)
-            neg_ll.append(-(np.logaddexp(*log_sum_halves) - np.log(num_samples)))
+            log_px.append(np.logaddexp(*log_sum_halves) - np.log(num_samples))
             neg_elbo.append(elbo_sum / num_samples)
             if half:
                 sizes = (half, num_samples - half)
                 first, second = (lse - np.log(size) for lse, size in zip(log_sum_halves, sizes))
                 variance.append((first - second) ** 2 / (num_samples * (1 / sizes[0] + 1 / sizes[1])))
-        stderr = float(np.sqrt(np.sum(np.concatenate(variance))) / len(images)) if half else None
-        return {"neg_ll": float(np.mean(np.concatenate(neg_ll))), "neg_ll_mc_stderr": stderr,
-                "neg_elbo": float(np.mean(np.concatenate(neg_elbo)))}
+        return PerImage(np.concatenate(log_px), np.concatenate(variance) if half else None,
+                        np.concatenate(neg_elbo))
 
     def _batch(self, x, num_samples, rng, check_stop):
         """(log Σ w over the first ⌊k/2⌋ samples, log Σ w over the rest) per image, and Σ neg-ELBO terms."""

@@ -126,6 +126,7 @@ def train_and_evaluate(run: Run) -> dict:
         with interrupts.StopSignals() as stop:
             if run.trainer.step == 0:
                 writer.hparams(summaries.hparams(run.config))
+                writer.layout()
                 writer.scalars(summaries.smoothing_scalars(run.config.beta, run.model.relaxation.parameters), 0)
             _train(run, writer, evaluator, stop)
             results = run_evaluation.final_evaluation(run, writer, evaluator, stop)

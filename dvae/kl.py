@@ -4,10 +4,12 @@ Both take concatenated per-unit tensors [R, n] (left RBM side = first half) and 
 """
 import tensorflow as tf
 
+import smoothing
+
 
 def bernoulli_entropy(logits):
-    """H(q) = softplus(l) − q·l per unit, the entropy of Bernoulli(σ(l))."""
-    return tf.nn.softplus(logits) - tf.sigmoid(logits) * logits
+    """H(q) = softplus(l) − q·l per unit, the entropy of Bernoulli(σ(l)) (smoothing.FactorialBernoulli)."""
+    return smoothing.FactorialBernoulli(logits).entropy()
 
 
 def dvaepp_kl(rbm, logits, log_ratio, log_z_hat):

@@ -10,8 +10,8 @@ from typing import NamedTuple
 import tensorflow as tf
 
 from configs import paper
-from dvae import kl, networks, priors, relaxations
-from dvae.encoder import BernoulliPosterior, HierarchicalEncoder
+from dvae import networks, priors, relaxations
+from dvae.encoder import HierarchicalEncoder, bernoulli_posterior
 
 
 class TrainingTerms(NamedTuple):
@@ -93,7 +93,7 @@ class DiscreteVAE(tf.Module):
     def evaluation_terms(self, x, seed, repeats=1):
         """log w and the neg-ELBO term per row, for `repeats` independent binary z ~ q(z|x) per image (protocol
         §10.1; rows repeat-major), using the AIS log Z held by the prior."""
-        posteriors, zs = self.encoder(self._centered(x), lambda g, out: BernoulliPosterior(out[0]), seed,
+        posteriors, zs = self.encoder(self._centered(x), bernoulli_posterior, seed,
                                       training=False, repeats=repeats)
         recon, _ = self.reconstruction_cost(x, zs, training=False, repeats=repeats)
         log_q = tf.add_n([tf.reduce_sum(p.log_prob(z), -1) for p, z in zip(posteriors, zs)])
@@ -101,19 +101,28 @@ class DiscreteVAE(tf.Module):
         log_w = log_p - log_q - recon
         if self.relaxation.RELAXED_PRIOR:
             return EvaluationTerms(log_w, -log_w)
-        entropy = tf.add_n([tf.reduce_sum(kl.bernoulli_entropy(p.logits), -1) for p in posteriors])
+        entropy = tf.add_n([tf.reduce_sum(p.entropy(), -1) for p in posteriors])
         return EvaluationTerms(log_w, recon - log_p - entropy)
 
     def reconstruction_means(self, x, seed):
         """σ(decoder logits) of one binary posterior sample per image (moving-average batch norm)."""
-        _, zs = self.encoder(self._centered(x), lambda g, out: BernoulliPosterior(out[0]), seed, training=False)
+        _, zs = self.encoder(self._centered(x), bernoulli_posterior, seed, training=False)
         return tf.sigmoid(self.reconstruction_cost(x, zs, training=False)[1])
 
     def prior_sample_means(self, num):
         """σ(decoder logits) of the first `num` prior sampler states (protocol §6.4)."""
-        z = self.rbm.samples()[:num]
-        logits = self.decoder(z, training=False) + self.train_bias
-        return tf.sigmoid(logits)
+        return self.image_means(self.rbm.samples()[:num])
+
+    def image_means(self, z):
+        """σ(decoder logits + logit(x̄)) of latents z [N, n], the pixel probabilities of p(x|z) (moving-average
+        batch norm)."""
+        return tf.sigmoid(self.decoder(z, training=False) + self.train_bias)
+
+    def posterior_probabilities(self, x, seed):
+        """(q(z = 1 | x) per unit, one binary sample z ~ q(z|x)), both [N, n]; a group's probabilities are those
+        given the sample of the groups before it."""
+        posteriors, zs = self.encoder(self._centered(x), bernoulli_posterior, seed, training=False)
+        return tf.concat([p.probs for p in posteriors], -1), tf.concat(zs, -1)
 
     def prior_diagnostics(self, x, seed):
         """σ_max(W) and the relaxation's own diagnostics at relaxed posterior samples of the images x

@@ -25,6 +25,15 @@ def make_sampler(config, side, sweeps_per_temperature=paper.PA_SWEEPS_PER_TEMPER
     return samplers.PopulationAnnealing(num_particles=config.sampler_chains, num_temperatures=temperatures, **sizes)
 
 
+def fresh_sampler(side, num_samples, num_sweeps, sweeps_per_temperature=paper.PA_SWEEPS_PER_TEMPERATURE):
+    """Population annealing that draws `num_samples` states afresh at each `update`: uniform particles annealed
+    from the zero RBM to the given one in `num_sweeps` block-Gibbs sweeps (persistent=False), for samples of a
+    trained prior outside training."""
+    return samplers.PopulationAnnealing(side, side, num_particles=num_samples, num_sweeps=num_sweeps,
+                                        persistent=False,
+                                        num_temperatures=samplers.temperatures_for(num_sweeps, sweeps_per_temperature))
+
+
 class RBMPrior(tf.Module):
     """The discrete RBM prior, its sampler (PCD or population annealing) and its evaluation log Z.
 

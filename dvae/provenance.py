@@ -7,7 +7,8 @@ import subprocess
 import sys
 
 # Every distribution whose version can change the numbers or whose private API is used (constraints.txt pins them).
-PINNED_DISTRIBUTIONS = ("tensorflow", "keras", "tensorboard", "numpy", "scipy", "absl-py", "submitit")
+PINNED_DISTRIBUTIONS = ("tensorflow", "keras", "tensorboard", "tensorflow-probability", "numpy", "scipy", "absl-py",
+                        "submitit")
 
 
 def versions():

@@ -2,7 +2,8 @@
 
 The original's names are kept, `weigh decay/…` included: that is its spelling, kept on purpose so that curves
 line up with the original's. This project adds `log_z/*`, `steps_per_second`, `diagnostics/*` and the `final/*`
-values of the final test (kept apart from the periodic `val/*` and `test/*` curves).
+values of the final test (kept apart from the periodic `val/*` and `test/*` curves), a Custom Scalars layout that
+puts the bounds and log Z first (LAYOUT), and the HParams tab's choice of metrics (HPARAMS_METRICS).
 """
 import numpy as np
 import tensorflow as tf
@@ -16,7 +17,33 @@ TRAINING_TAGS = {  # training values (dvae/objectives.py, dvae/relaxations.py) -
 }
 HPARAMS_FIELDS = ("dataset", "struct", "baseline", "k", "sampler", "beta", "seed", "num_train_iter",
                   "sampler_chains", "sampler_sweeps", "eval_iw_samples")
+HPARAMS_METRICS = (  # the HParams tab's metrics (tag, name shown): the few values runs are compared by
+    ("final/test/neg_ll", "final test NLL"), ("final/val/neg_ll", "validation NLL of the best model"),
+    ("final/log_z_ais", "log Z (AIS, final test)"))
 IMAGE_TAGS = ("recon", "generated_sample")
+# The Custom Scalars tab, in this order (title, closed, charts of (title, tag regexes)); the tags are the ones above.
+LAYOUT = (
+    ("Bounds", False, (
+        ("NLL (importance-weighted): validation, test and the best model's final test", (
+            r"^(final/)?(val|test)/neg_ll$",)),
+        ("training objective; validation and test -ELBO", (r"^train/neg_(elbo|iw_loss)$",
+                                                            r"^(final/)?(val|test)/neg_elbo$")),
+        ("Monte-Carlo standard error of the final test NLL", (r"^final/test_neg_ll_mc_stderr$",)),
+    )),
+    ("log Z", False, (
+        ("AIS and the prior sampler's running estimate", (r"^log_z/(ais|sampler)$", r"^final/log_z_ais$")),
+        ("AIS standard error", (r"^log_z/ais_stderr$", r"^final/log_z_ais_stderr$")),
+    )),
+    ("Training", True, (
+        ("reconstruction and KL", (r"^obj/",)), ("KL warm-up coefficient", (r"^kl_coeff$",)),
+        ("learning rate", (r"^learning_rate$",)), ("weight decay", (r"^weigh decay/",)),
+        ("steps per second", (r"^steps_per_second$",)),
+    )),
+    ("Prior and smoothing", True, (
+        ("smoothing", (r"^beta$", r"^posterior/")), ("units with |b(zeta)| < 1", (r"^b_zeta_num$",)),
+        ("Gaussian integral", (r"^eigen/", r"^weight_norm$")), ("diagnostics", (r"^(final/)?diagnostics/",)),
+    )),
+)
 
 
 def objective_tag(use_iw):
@@ -52,6 +79,16 @@ def hparams(config):
     return {name: getattr(config, name) for name in HPARAMS_FIELDS}
 
 
+def custom_scalars_layout():
+    """LAYOUT as the custom-scalars plugin's Layout proto (one multiline chart per entry)."""
+    from tensorboard.plugins.custom_scalar import layout_pb2
+    return layout_pb2.Layout(category=[
+        layout_pb2.Category(title=title, closed=closed, chart=[
+            layout_pb2.Chart(title=chart, multiline=layout_pb2.MultilineChartContent(tag=list(tags)))
+            for chart, tags in charts])
+        for title, closed, charts in LAYOUT])
+
+
 def image_grid(images, rows=10, cols=10, side=28):
     """Tiles up to rows·cols images [N, side²] with values in [0, 1] into one uint8 image [1, H, W, 1]."""
     images = np.asarray(images, np.float32)[:rows * cols]
@@ -81,10 +118,22 @@ class SummaryWriter:
         self.writer.flush()
 
     def hparams(self, values):
-        """The run's hyperparameters for TensorBoard's HParams tab (written once, when the run starts)."""
+        """The run's hyperparameters for TensorBoard's HParams tab, whose metrics are HPARAMS_METRICS (written
+        once, when the run starts)."""
         from tensorboard.plugins.hparams import api as hp
+        metrics = [hp.Metric(tag, display_name=name) for tag, name in HPARAMS_METRICS]
         with self.writer.as_default():
+            hp.hparams_config(hparams=[hp.HParam(name) for name in values], metrics=metrics)
             hp.hparams(values)
+        self.writer.flush()
+
+    def layout(self):
+        """The Custom Scalars tab's layout (LAYOUT: the bounds and log Z first), written once, when the run
+        starts."""
+        from tensorboard.plugins.custom_scalar import summary as custom_scalar
+        with self.writer.as_default():
+            tf.summary.experimental.write_raw_pb(custom_scalar.pb(custom_scalars_layout()).SerializeToString(),
+                                                 step=0)
         self.writer.flush()
 
     def close(self):

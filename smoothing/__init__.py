@@ -1,16 +1,25 @@
-"""Smoothing transformations r(ζ | z) and the relaxed posteriors q(ζ | x) of DVAE, DVAE++ and DVAE# (protocol §5).
+"""Smoothing transformations r(ζ | z) and the posteriors q(ζ | x), q(z | x) of DVAE, DVAE++ and DVAE# (protocol §5).
 
 Kernels (r0 = r(ζ | z = 0); r1(ζ) = r0(1 − ζ)): `PowerFunction`, `TruncatedExponential`, `UniformExponential`,
-`Gaussian`. Posteriors: `OverlappingMixture` (any kernel, implicit gradients), `SpikeAndExponential` (Rolfe's DVAE),
-`ShiftedGaussianMixture` (DVAE# Gaussian-integral relaxation).
+`Gaussian`. Posteriors, each a `tfp.distributions.Distribution` on this package's formulas (smoothing/distribution.py):
+`OverlappingMixture` (any kernel, implicit gradients) and its named forms `OverlappingPower`,
+`OverlappingExponential`, `OverlappingUniformExponential`, `OverlappingGaussian`; `SpikeAndExponential` (Rolfe's
+DVAE); `ShiftedGaussianMixture` (DVAE# Gaussian-integral relaxation); `FactorialBernoulli` (the discrete posterior).
 """
+from smoothing.bernoulli import FactorialBernoulli
 from smoothing.gaussian_integral import ShiftedGaussianMixture
 from smoothing.kernels import Gaussian, PowerFunction, TruncatedExponential, UniformExponential
-from smoothing.mixtures import OverlappingMixture, SpikeAndExponential
+from smoothing.mixtures import (OverlappingExponential, OverlappingGaussian, OverlappingMixture, OverlappingPower,
+                                OverlappingUniformExponential, SpikeAndExponential)
 
 __all__ = [
+    "FactorialBernoulli",
     "Gaussian",
+    "OverlappingExponential",
+    "OverlappingGaussian",
     "OverlappingMixture",
+    "OverlappingPower",
+    "OverlappingUniformExponential",
     "PowerFunction",
     "ShiftedGaussianMixture",
     "SpikeAndExponential",

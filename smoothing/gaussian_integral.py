@@ -1,14 +1,15 @@
-"""Shifted-Gaussian relaxed posterior of the DVAE# Gaussian-integral relaxation (protocol §5.7)."""
+"""Shifted-Gaussian relaxed posterior of the DVAE# Gaussian-integral relaxation (protocol §5.7), a TFP distribution."""
 import math
 
 import tensorflow as tf
 
+from smoothing.distribution import UnitDistribution
 from smoothing.implicit import with_implicit_gradients
 
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
-class ShiftedGaussianMixture:
+class ShiftedGaussianMixture(UnitDistribution):
     """(1 − q) N(ζ; μ0, σ²) + q N(ζ; μ1, σ²) with μ0 = δμ, μ1 = 1 + δμ (DVAE# paper, Gaussian-integral
     relaxation; protocol §5.7).
 
@@ -16,28 +17,26 @@ class ShiftedGaussianMixture:
     (one learned value per unit in the model). Write φi = N(ζ; μi, σ²) and Φi for the matching CDFs.
 
     Sampling is ancestral with unclipped q: z = 1[u < q], ζ = z + δμ + σ ε, ε ~ N(0, 1). The sample carries the
-    implicit gradients at fixed mixture CDF
+    implicit gradients at fixed mixture CDF (fully reparameterised)
         ∂ζ/∂q  = (Φ0(ζ) − Φ1(ζ)) / ((1 − q) φ0 + q φ1),
         ∂ζ/∂σ  = ((1 − q) φ0 (ζ − m0) + q φ1 (ζ − m1)) / (σ [(1 − q) φ0 + q φ1]),
         ∂ζ/∂δμ = 1.
     By default (m0, m1) = (0, 1), the original's form, exact only when δμ = 0 (§12 item 6); with
     `exact_sigma_gradient=True`, (m0, m1) = (μ0, μ1), the exact implicit derivative.
 
-    `log_prob` is per unit, in the original's stable form (§12 item 7):
+    `prob` is the mixture density; `log_prob` is per unit, in the original's stable form (§12 item 7):
         log(1 − q̄) + log N(ζ; μ0, σ²) + softplus(l + (μ1 − μ0)(2ζ − μ0 − μ1) / (2σ²)),
     where q̄ = clip(q, 0, 1 − 1e-4) is used only inside log(1 − q̄); for logits above about 9.2 this overestimates
     log q(ζ), as the original does.
     """
 
-    def __init__(self, logits, sigma, shift, exact_sigma_gradient=False):
-        self.logits = tf.convert_to_tensor(logits)
-        self.sigma = tf.convert_to_tensor(sigma, dtype=self.logits.dtype)
-        self.shift = tf.convert_to_tensor(shift, dtype=self.logits.dtype)
+    def __init__(self, logits, sigma, shift, exact_sigma_gradient=False, validate_args=False, allow_nan_stats=True,
+                 name="ShiftedGaussianMixture"):
+        parameters = dict(locals())
+        super().__init__(logits, True, parameters, validate_args, allow_nan_stats, name)
+        self.sigma = tf.convert_to_tensor(sigma, dtype=self.dtype)
+        self.shift = tf.convert_to_tensor(shift, dtype=self.dtype)
         self.exact_sigma_gradient = bool(exact_sigma_gradient)
-
-    @property
-    def probs(self):
-        return tf.sigmoid(self.logits)
 
     def _means(self):
         return self.shift, 1.0 + self.shift
@@ -49,27 +48,26 @@ class ShiftedGaussianMixture:
     def _component_cdf(self, zeta, mean):
         return 0.5 * tf.math.erfc(-(zeta - mean) / (math.sqrt(2.0) * self.sigma))
 
-    def pdf(self, zeta):
+    def _prob(self, zeta):
         mean0, mean1 = self._means()
         return (tf.sigmoid(-self.logits) * self._component_pdf(zeta, mean0)
                 + self.probs * self._component_pdf(zeta, mean1))
 
-    def cdf(self, zeta):
+    def _cdf(self, zeta):
         mean0, mean1 = self._means()
         return (tf.sigmoid(-self.logits) * self._component_cdf(zeta, mean0)
                 + self.probs * self._component_cdf(zeta, mean1))
 
-    def log_prob(self, zeta):
+    def _log_prob(self, zeta):
         mean0, mean1 = self._means()
         clipped = tf.clip_by_value(self.probs, 0.0, 1.0 - 1e-4)
         log_normal0 = -0.5 * tf.square((zeta - mean0) / self.sigma) - tf.math.log(self.sigma) - _LOG_SQRT_2PI
         log_odds_shift = (mean1 - mean0) * (2.0 * zeta - mean0 - mean1) / (2.0 * tf.square(self.sigma))
         return tf.math.log(1.0 - clipped) + log_normal0 + tf.nn.softplus(self.logits + log_odds_shift)
 
-    def sample(self, seed):
-        """ζ of the logits' shape; `seed` is a shape-[2] int32 tensor, split into selector and Gaussian seeds."""
+    def _draw(self, shape, seed):
+        """ζ of `shape`; the seed is split into selector and Gaussian seeds."""
         select_seed, normal_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
-        shape = tf.shape(self.logits)
         u_select = tf.random.stateless_uniform(shape, seed=select_seed, dtype=self.logits.dtype)
         normal_noise = tf.random.stateless_normal(shape, seed=normal_seed, dtype=self.logits.dtype)
         return self.sample_from_uniform(u_select, normal_noise)

@@ -1,5 +1,5 @@
 """The built distributions: a wheel and an sdist build, and the wheel installed into a clean virtual environment
-gives working `dvae-run` and `dvae-reproduce` commands (the heavy dependencies are taken from this environment
+gives working `dvae-run`, `dvae-reproduce` and `dvae-plot` commands and `dvae.load_run` (the heavy dependencies are taken from this environment
 through a .pth file, so nothing is downloaded)."""
 import pathlib
 import site
@@ -41,6 +41,10 @@ def test_wheel_and_sdist_build_and_the_installed_commands_work(tmp_path):
     listed = subprocess.run([str(venv / "bin" / "dvae-reproduce"), "--set=mnist-lin-row", "--list",
                              f"--log_dir={tmp_path / 'logs'}"], capture_output=True, text=True, cwd=elsewhere)
     assert listed.returncode == 0 and len(listed.stdout.splitlines()) == 13, listed.stderr[-2000:]
-    imported = subprocess.run([str(venv / "bin" / "python"), "-c", "import dvae, run; print(dvae.__file__)"],
+    plotted = subprocess.run([str(venv / "bin" / "dvae-plot"), "--help"], capture_output=True, text=True,
+                             cwd=elsewhere)
+    assert plotted.returncode == 0 and "--out_dir" in plotted.stdout
+    imported = subprocess.run([str(venv / "bin" / "python"), "-c",
+                               "import dvae, run, smoothing; print(dvae.__file__, dvae.load_run.__module__)"],
                               capture_output=True, text=True, cwd=elsewhere)
-    assert str(purelib) in imported.stdout
+    assert str(purelib) in imported.stdout and "dvae.api" in imported.stdout, imported.stderr[-2000:]

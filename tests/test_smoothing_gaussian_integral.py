@@ -34,7 +34,7 @@ def _posterior(logits=LOGITS, sigma=SIGMAS, shift=SHIFTS, dtype=tf.float64, **op
 @pytest.mark.parametrize("logit,sigma,shift", [(-1.0, 0.25, 0.0), (0.8, 0.08, -0.2), (2.0, 0.3, 0.25)])
 def test_samples_follow_the_mixture_cdf(logit, sigma, shift):
     posterior = _posterior(np.full(DRAWS, logit), sigma, np.full(DRAWS, shift))
-    draws = posterior.sample(tf.constant([8, int(10 * sigma)], tf.int32)).numpy()
+    draws = posterior.sample(seed=tf.constant([8, int(10 * sigma)], tf.int32)).numpy()
     result = stats.kstest(draws, lambda zeta: mixture_cdf(zeta, logit, sigma, shift))
     assert result.pvalue > 1e-3, result
 
@@ -46,7 +46,7 @@ def test_pdf_cdf_and_log_prob_match_the_oracle(dtype):
     tensor = tf.constant(zeta * np.ones_like(LOGITS), dtype)
     oracle_pdf = mixture_pdf(zeta, LOGITS, SIGMAS, SHIFTS)
     rtol = 5e-4 if dtype == tf.float32 else 1e-10
-    np.testing.assert_allclose(posterior.pdf(tensor), oracle_pdf, rtol=rtol, atol=1e-30)
+    np.testing.assert_allclose(posterior.prob(tensor), oracle_pdf, rtol=rtol, atol=1e-30)
     np.testing.assert_allclose(posterior.cdf(tensor), mixture_cdf(zeta, LOGITS, SIGMAS, SHIFTS), rtol=rtol, atol=1e-7)
     log_prob = posterior.log_prob(tensor).numpy()
     assert log_prob.dtype == dtype.as_numpy_dtype and log_prob.shape == tensor.shape
@@ -152,7 +152,7 @@ def test_implicit_gradients_of_an_expectation_are_unbiased(logit, sigma, shift):
     parameters = [posterior.logits, posterior.sigma, posterior.shift]
     with tf.GradientTape() as tape:
         tape.watch(parameters)
-        zeta = posterior.sample(tf.constant([6, int(10 * sigma)], tf.int32))
+        zeta = posterior.sample(seed=tf.constant([6, int(10 * sigma)], tf.int32))
         values = tf.sin(3.0 * zeta) + zeta ** 2
     step = 1e-4
     theta = np.array([logit, sigma, shift])
@@ -171,7 +171,7 @@ def test_saturated_logits_give_finite_values_and_gradients():
     parameters = [posterior.logits, posterior.sigma, posterior.shift]
     with tf.GradientTape(persistent=True) as tape:
         tape.watch(parameters)
-        zeta = posterior.sample(tf.constant([3, 1], tf.int32))
+        zeta = posterior.sample(seed=tf.constant([3, 1], tf.int32))
         tape.watch(zeta)
         log_prob = posterior.log_prob(zeta)
         total = tf.reduce_sum(log_prob) + tf.reduce_sum(tf.sin(3.0 * zeta))
@@ -183,6 +183,6 @@ def test_saturated_logits_give_finite_values_and_gradients():
 def test_sample_is_a_function_of_the_seed():
     posterior = _posterior(dtype=tf.float32)
     seed = tf.constant([4, 2], tf.int32)
-    np.testing.assert_array_equal(posterior.sample(seed).numpy(), posterior.sample(seed).numpy())
-    assert posterior.sample(seed).dtype == tf.float32
-    assert not np.array_equal(posterior.sample(seed).numpy(), posterior.sample(seed + 1).numpy())
+    np.testing.assert_array_equal(posterior.sample(seed=seed).numpy(), posterior.sample(seed=seed).numpy())
+    assert posterior.sample(seed=seed).dtype == tf.float32
+    assert not np.array_equal(posterior.sample(seed=seed).numpy(), posterior.sample(seed=seed + 1).numpy())

@@ -48,7 +48,7 @@ def test_ancestral_samples_follow_the_mixture_cdf(name, q):
     29 % of the z = 1 draws; those ties carry the mass q R0(2^-54) (the z = 0 share there is below 1e-17)."""
     beta = PAPER_BETA[name]
     mixture = _mixture(name, np.full(DRAWS, _logit(q)))
-    draws = mixture.sample(tf.constant([5, int(100 * q)], tf.int32)).numpy()
+    draws = mixture.sample(seed=tf.constant([5, int(100 * q)], tf.int32)).numpy()
     mass_rounded_to_one = q * SAMPLED_CDF[name](2.0 ** -54, beta)
     transformed = _probability_integral_transform(
         draws, lambda zeta: mixture_cdf(SAMPLED_CDF[name], zeta, q, beta), mass_rounded_to_one, seed=int(100 * q))
@@ -67,7 +67,7 @@ def test_pdf_cdf_and_log_prob_match_the_oracle(name, dtype):
     q = _sigmoid(logits)
     rtol = 2e-5 if dtype == tf.float32 else 1e-11
     oracle_pdf = mixture_pdf(case, zeta, q, beta)
-    np.testing.assert_allclose(mixture.pdf(tensor), oracle_pdf, rtol=rtol)
+    np.testing.assert_allclose(mixture.prob(tensor), oracle_pdf, rtol=rtol)
     np.testing.assert_allclose(mixture.log_prob(tensor), np.log(oracle_pdf), rtol=rtol, atol=rtol)
     np.testing.assert_allclose(mixture.cdf(tensor), mixture_cdf(case.cdf, zeta, q, beta), rtol=rtol, atol=rtol)
     np.testing.assert_allclose(mixture.probs, q * np.ones_like(zeta), rtol=rtol)
@@ -113,7 +113,7 @@ def test_implicit_gradient_of_an_expectation_is_unbiased(name, q):
     mixture = _mixture(name, np.full(draws, _logit(q)))
     with tf.GradientTape() as tape:
         tape.watch(mixture.logits)
-        values = smooth_function(mixture.sample(tf.constant([9, int(10 * q)], tf.int32)))
+        values = smooth_function(mixture.sample(seed=tf.constant([9, int(10 * q)], tf.int32)))
     per_sample = tape.gradient(values, mixture.logits).numpy()
     estimate, standard_error = per_sample.mean(), per_sample.std(ddof=1) / np.sqrt(draws)
     f = lambda z: np.sin(3 * z) + z ** 2  # noqa: E731
@@ -182,7 +182,7 @@ def test_saturated_logits_give_finite_values_and_gradients(name):
     mixture = _mixture(name, np.tile([-30.0, 30.0], 2000), tf.float32)
     with tf.GradientTape(persistent=True) as tape:
         tape.watch(mixture.logits)
-        zeta = mixture.sample(tf.constant([1, 2], tf.int32))
+        zeta = mixture.sample(seed=tf.constant([1, 2], tf.int32))
         tape.watch(zeta)
         log_prob = mixture.log_prob(zeta)
         total = tf.reduce_sum(log_prob) + tf.reduce_sum(smooth_function(zeta))
@@ -203,7 +203,7 @@ def test_spike_and_exponential_samples_follow_the_mixture(beta, q):
     """The atom at 0 holds mass 1 − q (binomial, 4 standard errors) and the rest follows R1 = (e^(βζ) − 1)/(e^β − 1)
     (KS test)."""
     posterior = smoothing.SpikeAndExponential(beta, tf.constant(np.full(DRAWS, _logit(q))))
-    draws = posterior.sample(tf.constant([2, int(beta)], tf.int32)).numpy()
+    draws = posterior.sample(seed=tf.constant([2, int(beta)], tf.int32)).numpy()
     at_atom = np.mean(draws == 0.0)
     assert abs(at_atom - (1 - q)) < 4 * np.sqrt(q * (1 - q) / DRAWS)
     continuous = draws[draws > 0.0]
@@ -240,7 +240,7 @@ def test_spike_and_exponential_gradient_of_an_expectation_is_unbiased():
     posterior = smoothing.SpikeAndExponential(beta, tf.constant(np.full(draws, _logit(q))))
     with tf.GradientTape() as tape:
         tape.watch(posterior.logits)
-        values = smooth_function(posterior.sample(tf.constant([4, 4], tf.int32)))
+        values = smooth_function(posterior.sample(seed=tf.constant([4, 4], tf.int32)))
     per_sample = tape.gradient(values, posterior.logits).numpy()
     estimate, standard_error = per_sample.mean(), per_sample.std(ddof=1) / np.sqrt(draws)
     continuous_mean = integrate.quad(lambda z: (np.sin(3 * z) + z ** 2) * beta * np.exp(beta * z) / np.expm1(beta),
@@ -278,7 +278,7 @@ def test_spike_and_exponential_saturated_logits_are_finite():
     posterior = smoothing.SpikeAndExponential(4.0, tf.constant(np.tile([-30.0, 30.0], 2000), tf.float32))
     with tf.GradientTape() as tape:
         tape.watch(posterior.logits)
-        zeta = posterior.sample(tf.constant([1, 2], tf.int32))
+        zeta = posterior.sample(seed=tf.constant([1, 2], tf.int32))
         values = smooth_function(zeta)
     gradient = tape.gradient(values, posterior.logits)
     assert np.all(np.isfinite(zeta.numpy())) and np.all(np.isfinite(gradient.numpy()))
