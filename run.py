@@ -8,11 +8,16 @@ results.json go to `{log_dir}/{dataset}/{struct}/{baseline}/{k}`; re-running the
 import os
 import sys
 
+if __name__ == "__main__":  # from the first line on, a stop signal ends start-up with one line and 128 + N
+    from dvae import interrupts
+    interrupts.stop_at_once()
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags, logging  # noqa: E402
 
 import configs  # noqa: E402
+from dvae import interrupts  # noqa: E402
 
 # absl.logging defines --log_dir for its own log files, which this program never writes; the original's --log_dir
 # (the run directory root) takes the name.
@@ -21,9 +26,12 @@ if "log_dir" in flags.FLAGS:
 
 
 def define_config_flags():
-    """One flag per field of configs.Config, with its default and help; the sampler is the original's `--qupa`."""
+    """One flag per field of configs.Config, with its default, help and range; the sampler is the original's
+    `--qupa`."""
     for name, field in configs.FIELDS.items():
         help_text, choices = field.metadata["help"], field.metadata["choices"]
+        if field.type is int:
+            help_text += " Range: {} to {}.".format(*configs.integer_range(name))
         if name == "sampler":
             flags.DEFINE_boolean("qupa", True, "The original's choice of prior sampler: population annealing (True, "
                                  "--sampler=pa) or PCD (False, --sampler=pcd).")
@@ -39,7 +47,8 @@ def define_config_flags():
 define_config_flags()
 flags.DEFINE_string("data_dir", None, "Dataset directory; default: $DVAE_DATA_DIR, then ~/.cache/dvae_sharp.")
 flags.DEFINE_string("log_dir", "./logs", "Root for TensorBoard events, checkpoints and results.json.")
-flags.DEFINE_integer("summary_every", 1000, "Steps between training summaries and latest-checkpoint saves.")
+flags.DEFINE_integer("summary_every", 1000, "Steps between training summaries and latest-checkpoint saves. "
+                     "Range: {} to {}.".format(*configs.integer_range("summary_every")))
 flags.DEFINE_boolean("resume", True, "Continue the run found in the log directory (same configuration only).")
 
 FLAGS = flags.FLAGS
@@ -58,21 +67,36 @@ HELP_FLAGS = ("--help", "-h", "-?", "--helpshort", "--helpfull", "--helpxml")
 
 
 def parse_flags(argv):
-    """absl parsing, with any flag error reported as a single line (exit status 1); help exits with status 0."""
+    """absl parsing, with any flag error, unreadable flagfile or word that is not a flag (`--qupa False` leaves
+    `False`) reported as a single line (exit status 1); help exits with status 0."""
     try:
-        return FLAGS(argv)
+        leftovers = FLAGS(argv)
     except flags.Error as error:
         sys.exit(f"run.py: error: {error}")
+    except (UnicodeDecodeError, ValueError, OSError) as error:  # a flagfile that is not text, say
+        files = [word.split("=", 1)[1] for word in argv[1:] if word.startswith("--flagfile=")]
+        sys.exit(f"run.py: error: cannot read the flags{' of --flagfile=' + ', '.join(files) if files else ''}: "
+                 f"{error}; a flagfile holds one --name=value per line, as UTF-8 text")
     except SystemExit:
         if any(word in HELP_FLAGS for word in argv[1:]):
             sys.exit(0)
         raise
+    if len(leftovers) > 1:
+        words = " ".join(leftovers[1:])
+        sys.exit(f"run.py: error: {words!r} is not a flag: flags take the form --name=value (--qupa=False or "
+                 f"--noqupa, not --qupa False), and run.py takes no other arguments")
+    return leftovers
 
 
 def main(argv):
     """Exit status: 0 when the run is finished, 1 for an error (one line on stderr), 128 + N after signal N
-    stopped the run with its state saved (130 for Ctrl-C, 143 for SIGTERM)."""
+    stopped the run with its state saved (130 for Ctrl-C, 143 for SIGTERM), or during start-up."""
     del argv
+    with interrupts.StopAtOnce():  # until training takes over; a stop raises interrupts.Stopped, a SystemExit
+        _main()
+
+
+def _main():
     logging.set_verbosity(logging.WARNING)
     try:
         config = config_from_flags()
@@ -81,7 +105,7 @@ def main(argv):
         sys.exit(f"run.py: error: {error}")
     from dvae import quiet
     quiet.tensorflow_started()  # only once the flags are known to be valid, and without TensorFlow's start-up noise
-    from dvae import experiment, interrupts
+    from dvae import experiment
     try:
         with experiment.prepare(config, log_dir=FLAGS.log_dir, data_dir=FLAGS.data_dir, resume=FLAGS.resume,
                                 summary_every=FLAGS.summary_every) as run:
@@ -94,6 +118,10 @@ def main(argv):
     except KeyboardInterrupt:
         print("Stopped at once by a second Ctrl-C; the previous checkpoint stays.", file=sys.stderr, flush=True)
         sys.exit(130)
+    except MemoryError:
+        sys.exit("run.py: error: out of memory; lower --k, the batch sizes or the sampler and evaluation sizes")
+    except OSError as error:
+        sys.exit(f"run.py: error: {error}")
 
 
 def run_in_process(arguments):
@@ -113,6 +141,7 @@ def run_in_process(arguments):
 
 def console_main():
     """Entry point of the `dvae-run` command: this module's flags are shown by `--help` as the main module's."""
+    interrupts.stop_at_once()
     for flag in FLAGS.get_flags_for_module(__name__):
         FLAGS.register_key_flag_for_module(sys.argv[0], flag)  # absl's name for the main module
     app.run(main, flags_parser=parse_flags)

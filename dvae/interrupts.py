@@ -4,8 +4,13 @@ SIGINT (Ctrl-C), SIGTERM (`kill`, a scheduler stopping a job), SIGUSR1 and SIGUS
 time limit or a preemption) only record a request; the training loop checks it between steps and the evaluation
 between batches of importance samples, so a stop never leaves a half-done step or evaluation in a checkpoint.
 A second SIGINT stops at once, without a checkpoint (the previous one stays).
+
+Before training starts (start-up: flags, TensorFlow, data, model, restore) there is nothing to save, and every file
+written so far is complete (they are written atomically), so `StopAtOnce` turns the same signals into `Stopped`,
+raised where the program is; the program then ends with one line and the same exit status, 128 + the signal.
 """
 import signal
+import sys
 import threading
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2)
@@ -65,6 +70,58 @@ class StopSignals:
         """Raises StopRequested if a stop signal has arrived."""
         if self.signum is not None:
             raise StopRequested(self.signum)
+
+
+class Stopped(SystemExit):
+    """A stop signal during start-up, raised at once by the handler of `stop_at_once` after it printed the stop's
+    one line: a SystemExit with the exit status 128 + the signal, so that it ends the program wherever it is raised
+    (even while modules are imported) and no `except Exception` mistakes it for a failure."""
+
+    def __init__(self, signum):
+        super().__init__(128 + signum)
+        self.signum = signum
+        self.exit_status = 128 + signum
+
+
+_COMPLETE = {"complete": False}
+
+
+def run_complete():
+    """Marks the run as complete (results.json written or found): a stop signal outside training is then ignored,
+    since there is nothing left to stop and the program is about to end with status 0."""
+    _COMPLETE["complete"] = True
+
+
+def _raise_stopped(signum, frame):
+    if _COMPLETE["complete"]:
+        return
+    print(f"Stopped by {signal_name(signum)} during start-up, before any training; re-run the same command to "
+          f"start or resume the run.", file=sys.stderr, flush=True)
+    raise Stopped(signum)
+
+
+def stop_at_once():
+    """Installs `Stopped` as the stop signals' handler for the rest of the process (main thread only); returns the
+    previous handlers."""
+    _COMPLETE["complete"] = False
+    return {signum: signal.signal(signum, _raise_stopped) for signum in STOP_SIGNALS}
+
+
+class StopAtOnce:
+    """Context manager: while it is active, a stop signal raises `Stopped` at once (a `StopSignals` inside it takes
+    over until it exits); the previous handlers come back on exit. Outside the main thread it does nothing."""
+
+    def __init__(self):
+        self.previous = {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self.previous = stop_at_once()
+        return self
+
+    def __exit__(self, *exc_info):
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
 
 
 def raise_interrupted(signum, what):

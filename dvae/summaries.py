@@ -4,8 +4,12 @@ The original's names are kept, `weigh decay/…` included: that is its spelling,
 line up with the original's. This project adds `log_z/*`, `steps_per_second`, `diagnostics/*` and the `final/*`
 values of the final test (kept apart from the periodic `val/*` and `test/*` curves).
 """
+import contextlib
+
 import numpy as np
 import tensorflow as tf
+
+from dvae.errors import RunError, first_line
 
 TRAINING_TAGS = {  # training values (dvae/objectives.py, dvae/relaxations.py) -> tag
     "recon": "obj/recon_loss", "kl": "obj/kl", "kl_coeff": "kl_coeff", "learning_rate": "learning_rate",
@@ -63,29 +67,45 @@ def image_grid(images, rows=10, cols=10, side=28):
 
 
 class SummaryWriter:
-    """Writes scalars, images and hyperparameters into the run directory's event files."""
+    """Writes scalars, images and hyperparameters into the run directory's event files; a write that fails (a full
+    disk, say) raises RunError with one line."""
 
     def __init__(self, run_dir):
-        self.writer = tf.summary.create_file_writer(str(run_dir))
+        self.run_dir = run_dir
+        with self._writing():
+            self.writer = tf.summary.create_file_writer(str(run_dir))
+
+    @contextlib.contextmanager
+    def _writing(self):
+        try:
+            yield
+        except (tf.errors.OpError, OSError) as error:
+            raise RunError(f"cannot write TensorBoard events to {self.run_dir} ({first_line(error)}); the last "
+                           f"checkpoint is kept") from None
 
     def scalars(self, values, step):
-        with self.writer.as_default(step=step):
+        with self._writing(), self.writer.as_default(step=step):
             for tag, value in values.items():
                 tf.summary.scalar(tag, float(value))
-        self.writer.flush()
+        with self._writing():
+            self.writer.flush()
 
     def images(self, named_images, step):
-        with self.writer.as_default(step=step):
+        with self._writing(), self.writer.as_default(step=step):
             for tag, image in named_images.items():
                 tf.summary.image(tag, image)
-        self.writer.flush()
+        with self._writing():
+            self.writer.flush()
 
     def hparams(self, values):
         """The run's hyperparameters for TensorBoard's HParams tab (written once, when the run starts)."""
         from tensorboard.plugins.hparams import api as hp
-        with self.writer.as_default():
+        with self._writing(), self.writer.as_default():
             hp.hparams(values)
-        self.writer.flush()
+        with self._writing():
+            self.writer.flush()
 
     def close(self):
-        self.writer.close()
+        """Closes the event file; every value was flushed when written, so a failure here loses nothing."""
+        with contextlib.suppress(tf.errors.OpError, OSError):
+            self.writer.close()
