@@ -97,6 +97,7 @@ def main(argv):
 
 
 def _main():
+    interrupts.check_stopped()
     logging.set_verbosity(logging.WARNING)
     try:
         config = config_from_flags()
@@ -106,9 +107,11 @@ def _main():
     from dvae import quiet
     quiet.tensorflow_started()  # only once the flags are known to be valid, and without TensorFlow's start-up noise
     from dvae import experiment
+    interrupts.check_stopped()
     try:
         with experiment.prepare(config, log_dir=FLAGS.log_dir, data_dir=FLAGS.data_dir, resume=FLAGS.resume,
                                 summary_every=FLAGS.summary_every) as run:
+            interrupts.check_stopped()
             experiment.train_and_evaluate(run)
     except (experiment.SetupError, experiment.RunError) as error:
         sys.exit(f"run.py: error: {error}")

@@ -83,28 +83,43 @@ class Stopped(SystemExit):
         self.exit_status = 128 + signum
 
 
-_COMPLETE = {"complete": False}
+_STATE = {"complete": False, "signum": None}
 
 
 def run_complete():
     """Marks the run as complete (results.json written or found): a stop signal outside training is then ignored,
     since there is nothing left to stop and the program is about to end with status 0."""
-    _COMPLETE["complete"] = True
+    _STATE["complete"] = True
 
 
-def _raise_stopped(signum, frame):
-    if _COMPLETE["complete"]:
-        return
-    print(f"Stopped by {signal_name(signum)} during start-up, before any training; re-run the same command to "
-          f"start or resume the run.", file=sys.stderr, flush=True)
-    raise Stopped(signum)
+def check_stopped():
+    """Raises `Stopped` again if a stop signal arrived and its exception was lost: CPython drops an exception that
+    a signal handler raises while it compiles a module (on import, when no .pyc is written). Called between the
+    phases of start-up."""
+    if _STATE["signum"] is not None and not _STATE["complete"]:
+        raise Stopped(_STATE["signum"])
 
 
-def stop_at_once():
-    """Installs `Stopped` as the stop signals' handler for the rest of the process (main thread only); returns the
-    previous handlers."""
-    _COMPLETE["complete"] = False
-    return {signum: signal.signal(signum, _raise_stopped) for signum in STOP_SIGNALS}
+RUN_STOP = "during start-up, before any training; re-run the same command to start or resume the run."
+REPRODUCE_STOP = "with every file written so far complete; re-run the same command to go on."
+
+
+def _stop_handler(what):
+    def handler(signum, frame):
+        if _STATE["complete"]:
+            return
+        if _STATE["signum"] is None:
+            _STATE["signum"] = signum
+            print(f"Stopped by {signal_name(signum)} {what}", file=sys.stderr, flush=True)
+        raise Stopped(_STATE["signum"])
+    return handler
+
+
+def stop_at_once(what=RUN_STOP):
+    """Installs a handler of the stop signals that prints `Stopped by SIGNAL {what}` and raises `Stopped`, for the
+    rest of the process (main thread only); returns the previous handlers."""
+    handler = _stop_handler(what)
+    return {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS}
 
 
 class StopAtOnce:
@@ -122,6 +137,7 @@ class StopAtOnce:
     def __exit__(self, *exc_info):
         for signum, handler in self.previous.items():
             signal.signal(signum, handler)
+        _STATE.update(complete=False, signum=None)  # the stop, if any, has ended this run
 
 
 def raise_interrupted(signum, what):
