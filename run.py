@@ -71,6 +71,8 @@ def parse_flags(argv):
     `False`) reported as a single line (exit status 1); help exits with status 0."""
     try:
         leftovers = FLAGS(argv)
+    except interrupts.Stopped:
+        raise
     except flags.Error as error:
         sys.exit(f"run.py: error: {error}")
     except (UnicodeDecodeError, ValueError, OSError) as error:  # a flagfile that is not text, say
@@ -90,7 +92,7 @@ def parse_flags(argv):
 
 def main(argv):
     """Exit status: 0 when the run is finished, 1 for an error (one line on stderr), 128 + N after signal N
-    stopped the run with its state saved (130 for Ctrl-C, 143 for SIGTERM), or during start-up."""
+    stopped the run with its state saved (130 for Ctrl-C, 143 for SIGTERM) or stopped its start-up."""
     del argv
     with interrupts.StopAtOnce():  # until training takes over; a stop raises interrupts.Stopped, a SystemExit
         _main()
@@ -105,8 +107,9 @@ def _main():
     except configs.ConfigError as error:
         sys.exit(f"run.py: error: {error}")
     from dvae import quiet
-    quiet.tensorflow_started()  # only once the flags are known to be valid, and without TensorFlow's start-up noise
+    tf = quiet.tensorflow_started()  # only once the flags are valid, and without TensorFlow's start-up noise
     from dvae import experiment
+    from dvae.errors import first_line
     interrupts.check_stopped()
     try:
         with experiment.prepare(config, log_dir=FLAGS.log_dir, data_dir=FLAGS.data_dir, resume=FLAGS.resume,
@@ -121,8 +124,9 @@ def _main():
     except KeyboardInterrupt:
         print("Stopped at once by a second Ctrl-C; the previous checkpoint stays.", file=sys.stderr, flush=True)
         sys.exit(130)
-    except MemoryError:
-        sys.exit("run.py: error: out of memory; lower --k, the batch sizes or the sampler and evaluation sizes")
+    except (MemoryError, tf.errors.ResourceExhaustedError) as error:
+        sys.exit(f"run.py: error: out of memory ({first_line(error)}); lower --k, the batch sizes or the sampler "
+                 f"and evaluation sizes; the last checkpoint is kept")
     except OSError as error:
         sys.exit(f"run.py: error: {error}")
 

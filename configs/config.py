@@ -2,7 +2,8 @@
 
 `Config`'s fields are the single source of a run's settings: run.py defines its flags from them (`--qupa` stands
 for `sampler`, as in the original), `make_config` fills in the values the paper derives from the dataset, struct
-and baseline (β, the evaluation batch size, the evaluation interval), and `check_range` holds every numeric range (integers have a largest accepted value too).
+and baseline (β, the evaluation batch size, the evaluation interval), and `check_range` holds every numeric range
+(integers have a largest accepted value too).
 """
 import dataclasses
 import math
@@ -17,7 +18,7 @@ class ConfigError(ValueError):
 
 
 def _field(default, help, minimum=None, maximum=None, choices=None, derived=False):
-    """A Config field: `minimum` and `maximum` for integers, `choices` for strings, `derived` when None means "the
+    """A Config field: `minimum` and `maximum` for numbers, `choices` for strings, `derived` when None means "the
     paper's value for this dataset/struct/baseline" (see make_config)."""
     return dataclasses.field(default=default, metadata={"help": help, "minimum": minimum, "maximum": maximum,
                                                         "choices": choices, "derived": derived})
@@ -25,6 +26,9 @@ def _field(default, help, minimum=None, maximum=None, choices=None, derived=Fals
 
 # Largest accepted integers. They keep every value inside what the code can represent (32-bit seeds, loops traced
 # once per iteration) and far above any useful setting: 1000 times the paper's steps, 100 times its samplers.
+# The two floats have ranges too, so that every value derived from them stays a finite float32: β from 1e-3 to 80
+# (the paper's are 4 to 40; the spike-and-exponential smoothing holds exp(β), finite in float32 below 88.7), the
+# base learning rate from 1e-12 to 10 (the paper's is 3e-3).
 MAX_STEPS = 10**9
 MAX_SEED = 2**31 - 2  # the prior sampler's stream is seeded with seed + 1 as a 32-bit integer
 
@@ -39,7 +43,8 @@ class Config:
     k: int = _field(1, "Samples per data point in training: ELBO average (DVAE/DVAE++) or IW bound (DVAE#).", 1,
                     10**4)
     sampler: str = _field("pa", "Sampler of the RBM prior: population annealing (pa) or PCD (pcd).", choices=SAMPLERS)
-    beta: float = _field(None, "Override the paper's smoothing β for this dataset/struct/baseline.", derived=True)
+    beta: float = _field(None, "Override the paper's smoothing β for this dataset/struct/baseline.", 1e-3, 80.0,
+                         derived=True)
     num_train_iter: int = _field(1000000, "Training steps (original protocol).", 1, MAX_STEPS)
     train_batchsize: int = _field(100, "Training batch size (original protocol).", 1, 10**5)
     eval_batchsize: int = _field(None, "Evaluation batch size; default 1000 (MNIST) or 269 (OMNIGLOT).", 1,
@@ -50,7 +55,8 @@ class Config:
                                  "Importance samples per image in the periodic evaluations.", 1, 10**6)
     eval_every: int = _field(None, "Steps between evaluations; default 20000 (10000 for runs of <= 1e5 steps).", 1,
                              MAX_STEPS, derived=True)
-    base_lr: float = _field(paper.TRAINING.base_lr, "Base learning rate of the piecewise-constant schedule.")
+    base_lr: float = _field(paper.TRAINING.base_lr, "Base learning rate of the piecewise-constant schedule.",
+                            1e-12, 10.0)
     input_size: int = _field(784, "Pixels per image (both datasets: 784).", 784, 784)
     sampler_chains: int = _field(1000, "PCD chains or population-annealing particles for the prior.", 1,
                                  10**5)
@@ -126,8 +132,10 @@ def check_range(name, value):
         _require(value in choices, f"--{name}={value!r} is not a valid choice; choose one of: {', '.join(choices)}")
         return
     if field is not None and field.type in ("float", float):
+        lowest, highest = field.metadata["minimum"], field.metadata["maximum"]
         _require(isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-                 and value > 0, f"--{name}={value} must be a finite number > 0")
+                 and lowest <= value <= highest, f"--{name}={value} must be a number from {lowest:g} to {highest:g} "
+                                                 f"(a finite number > 0 that float32 training can hold)")
         return
     lowest, highest = integer_range(name)
     is_int = isinstance(value, int) and not isinstance(value, bool)

@@ -26,8 +26,14 @@ from dvae.errors import first_line
 
 STATE_FILE = "checkpoint"
 CONFIG_VARIABLE = "run_config"
-CONFIG_KEY = f"{CONFIG_VARIABLE}/.ATTRIBUTES/VARIABLE_VALUE"
-BEST_STEP_KEY = "best_step/.ATTRIBUTES/VARIABLE_VALUE"
+
+
+def variable_key(name):
+    """The key in a checkpoint file of the variable that the checkpoint holds as attribute `name`."""
+    return f"{name}/.ATTRIBUTES/VARIABLE_VALUE"
+
+
+CONFIG_KEY, BEST_STEP_KEY = variable_key(CONFIG_VARIABLE), variable_key("best_step")
 
 
 class CheckpointError(Exception):

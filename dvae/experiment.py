@@ -15,8 +15,8 @@ import numpy as np
 
 import configs
 import data
-from dvae import (checkpoint_files, evaluation, interrupts, model as model_lib, run_directory, run_evaluation, run_files,
-                  summaries, training)
+from dvae import (checkpoint_files, evaluation, interrupts, model as model_lib, run_directory, run_evaluation,
+                  run_files, summaries, training)
 from dvae.errors import RunError, SetupError  # noqa: F401  (run.py reports them through this module)
 from dvae.progress import Progress
 
@@ -147,8 +147,9 @@ def _train(run, writer, evaluator, stop):
         trainer.wall_time.assign_add(time.perf_counter() - started)
         step = trainer.step
         if not np.isfinite(loss):
-            raise RunError(f"loss is {loss} at step {step - 1}; stopped. The last good checkpoint is "
-                           f"{trainer.latest.latest_checkpoint}")
+            kept = trainer.latest.latest_checkpoint
+            raise RunError(f"loss is {loss} at step {step - 1}; stopped. " + (
+                f"The last good checkpoint is {kept}" if kept else "No checkpoint had been saved yet"))
         progress.update(step, values)
         summary_due = step % run.summary_every == 0
         eval_due = step % config.eval_every == 0 or step == config.num_train_iter

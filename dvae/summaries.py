@@ -4,7 +4,7 @@ The original's names are kept, `weigh decay/…` included: that is its spelling,
 line up with the original's. This project adds `log_z/*`, `steps_per_second`, `diagnostics/*` and the `final/*`
 values of the final test (kept apart from the periodic `val/*` and `test/*` curves).
 """
-import contextlib
+import functools
 
 import numpy as np
 import tensorflow as tf
@@ -66,46 +66,51 @@ def image_grid(images, rows=10, cols=10, side=28):
     return (np.clip(grid, 0.0, 1.0) * 255.0).round().astype(np.uint8)[None, :, :, None]
 
 
-class SummaryWriter:
-    """Writes scalars, images and hyperparameters into the run directory's event files; a write that fails (a full
-    disk, say) raises RunError with one line."""
-
-    def __init__(self, run_dir):
-        self.run_dir = run_dir
-        with self._writing():
-            self.writer = tf.summary.create_file_writer(str(run_dir))
-
-    @contextlib.contextmanager
-    def _writing(self):
+def _one_line_on_failure(method):
+    """A write of the event file that fails (a full disk, say) raises RunError with one line."""
+    @functools.wraps(method)
+    def write(self, *args, **kwargs):
         try:
-            yield
+            return method(self, *args, **kwargs)
         except (tf.errors.OpError, OSError) as error:
             raise RunError(f"cannot write TensorBoard events to {self.run_dir} ({first_line(error)}); the last "
                            f"checkpoint is kept") from None
+    return write
 
+
+class SummaryWriter:
+    """Writes scalars, images and hyperparameters into the run directory's event files."""
+
+    @_one_line_on_failure
+    def __init__(self, run_dir):
+        self.run_dir = run_dir
+        self.writer = tf.summary.create_file_writer(str(run_dir))
+
+    @_one_line_on_failure
     def scalars(self, values, step):
-        with self._writing(), self.writer.as_default(step=step):
+        with self.writer.as_default(step=step):
             for tag, value in values.items():
                 tf.summary.scalar(tag, float(value))
-        with self._writing():
-            self.writer.flush()
+        self.writer.flush()
 
+    @_one_line_on_failure
     def images(self, named_images, step):
-        with self._writing(), self.writer.as_default(step=step):
+        with self.writer.as_default(step=step):
             for tag, image in named_images.items():
                 tf.summary.image(tag, image)
-        with self._writing():
-            self.writer.flush()
+        self.writer.flush()
 
+    @_one_line_on_failure
     def hparams(self, values):
         """The run's hyperparameters for TensorBoard's HParams tab (written once, when the run starts)."""
         from tensorboard.plugins.hparams import api as hp
-        with self._writing(), self.writer.as_default():
+        with self.writer.as_default():
             hp.hparams(values)
-        with self._writing():
-            self.writer.flush()
+        self.writer.flush()
 
     def close(self):
-        """Closes the event file; every value was flushed when written, so a failure here loses nothing."""
-        with contextlib.suppress(tf.errors.OpError, OSError):
+        """Every value was flushed when it was written, so a failure here loses nothing (and hides no error)."""
+        try:
             self.writer.close()
+        except (tf.errors.OpError, OSError):
+            pass

@@ -121,7 +121,7 @@ class Trainer(tf.Module):
             if changed:
                 raise CheckpointError(f"checkpoint {path} was trained with another configuration "
                                       f"({', '.join(changed)}); it is not restored")
-        present = {key for key in self._added_since if f"{key}/.ATTRIBUTES/VARIABLE_VALUE" in names}
+        present = {key for key in self._added_since if checkpoint_files.variable_key(key) in names}
         if "pending_eval_step" not in present:
             self.pending_eval_step.assign(-1)
         if len(present) == len(self._added_since):

@@ -75,7 +75,10 @@ cmd_check() {
     [[ $EUID -eq 0 ]] || { echo "local-slurm: starting Slurm's daemons needs root" >&2; exit 1; }
     local missing
     missing=$(missing_programs)
-    [[ -z $missing ]] || { echo "local-slurm: not installed: $missing ('$0 install' installs them as root)" >&2; exit 1; }
+    if [[ -n $missing ]]; then
+        echo "local-slurm: not installed: $missing ('$0 install' installs them as root)" >&2
+        exit 1
+    fi
 }
 
 install_if_missing() {

@@ -4,8 +4,8 @@
 
 ACTION: a signal name (SIGINT, SIGTERM, SIGUSR1, SIGUSR2, SIGKILL), `fill_disk` (fills the file system of
 `--log_dir` with a file `filler` there), `kill_soon` (SIGKILL from another thread a few milliseconds later, at
-whatever instant that is), `delete_best` (deletes the files of the best-model checkpoint) or `truncate_best` (cuts
-its data file to 1000 bytes). POINT:
+whatever instant that is) or `truncate_best` (cuts the data file of the best-model checkpoint to 1000 bytes).
+POINT:
     train:N           after training step N
     eval:N:I          at the start of the I-th evaluated split (0 = validation, 1 = test) of the evaluation at step N
     eval:final:I      the same in the final evaluation
@@ -55,12 +55,9 @@ def fill_disk():
     os.close(descriptor)
 
 
-def damage_best():
-    for path in sorted(pathlib.Path(STATE["trainer"].best.directory).glob("best-*")):
-        if ACTION == "delete_best":
-            path.unlink()
-        elif ".data-" in path.name:
-            path.write_bytes(path.read_bytes()[:1000])
+def truncate_best():
+    for path in pathlib.Path(STATE["trainer"].best.directory).glob("best-*.data-*"):
+        path.write_bytes(path.read_bytes()[:1000])
 
 
 def fire(point):
@@ -70,8 +67,8 @@ def fire(point):
     print(f"fault: {ACTION} at {point}", flush=True)
     if ACTION == "fill_disk":
         fill_disk()
-    elif ACTION in ("delete_best", "truncate_best"):
-        damage_best()
+    elif ACTION == "truncate_best":
+        truncate_best()
     elif ACTION == "kill_soon":
         threading.Thread(target=lambda: (time.sleep(0.003), os.kill(os.getpid(), signal.SIGKILL)), daemon=True).start()
     else:

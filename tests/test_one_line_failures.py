@@ -43,6 +43,13 @@ def test_every_integer_flag_has_a_largest_value_that_its_error_names(name):
         assert f"--{name}={value}" in str(refused.value) and str(highest) in str(refused.value)
 
 
+@pytest.mark.parametrize("name, value", [("beta", 1e300), ("beta", 1e-300), ("base_lr", 1e300), ("base_lr", 1e-300)])
+def test_the_float_flags_have_ranges_that_float32_training_can_hold(name, value):
+    with pytest.raises(configs.ConfigError) as refused:
+        configs.make_config(**{name: value})
+    assert str(refused.value).startswith(f"--{name}={value} must be a number from ")
+
+
 @pytest.mark.parametrize("name", ["seed", "num_train_iter", "ais_num_betas", "mean_field_iterations"])
 def test_a_huge_integer_flag_is_one_line_before_anything_is_written(name, tmp_path):
     result = subprocess.run([sys.executable, str(REPO / "run.py"), *TINY, f"--{name}={10**30}",
@@ -98,6 +105,7 @@ def stop_during_start_up(command, signum, delay, environment=None):
     return process
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not pathlib.Path("/proc/self/status").exists(), reason="reads signal masks from /proc")
 @pytest.mark.parametrize("signum, delay", [(signal.SIGINT, 0.0), (signal.SIGTERM, 0.5), (signal.SIGUSR1, 1.0)])
 def test_a_stop_signal_at_any_instant_of_start_up_ends_run_py_with_one_line_and_128_plus_n(signum, delay, tmp_path):
@@ -111,6 +119,7 @@ def test_a_stop_signal_at_any_instant_of_start_up_ends_run_py_with_one_line_and_
     assert not (tmp_path / RUN_SUBDIR / "config.json").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fault", ["SIGINT@data", "SIGTERM@restore", "SIGUSR2@start"])
 def test_a_stop_signal_in_each_phase_of_start_up_ends_with_one_line_and_128_plus_n(fault, tmp_path):
     """Through tests/fault_injection.py, which imports TensorFlow without the filter of its start-up lines."""

@@ -8,10 +8,26 @@ import json
 import shutil
 
 import pytest
+from absl import flags
 
-from tests.test_reliability import COMPARED, RUN_SUBDIR, one_error_line, run
+import run as run_module
+from tests.test_reliability import COMPARED, RUN_SUBDIR, TINY, one_error_line, run
 
 pytestmark = pytest.mark.slow
+
+
+def refusal(log_dir, *args):
+    """run.py in this process, for a command that must be refused before any work; returns its one-line error."""
+    flags.FLAGS.unparse_flags()
+    try:
+        with pytest.raises(SystemExit) as stopped:
+            run_module.parse_flags(["run.py", *TINY, f"--log_dir={log_dir}", *args])
+            run_module.main([])
+    finally:
+        flags.FLAGS.unparse_flags()
+    message = str(stopped.value.code)
+    assert message.startswith("run.py: error: ") and "\n" not in message, message
+    return message
 
 
 @pytest.fixture(scope="module")
@@ -54,9 +70,7 @@ def test_another_configuration_is_never_reported_resumed_or_relabelled(damage, r
         else:
             set_seed(run_dir / name, 2)
     before = {path: path.read_bytes() for path in run_dir.rglob("*") if path.is_file() and path.name != "run.lock"}
-    result = run(tmp_path, args=["--seed=2"])
-    assert result.returncode == 1, result.stdout[-3000:]
-    line = one_error_line(result)
+    line = refusal(tmp_path, "--seed=2")
     assert "holds a run with a different configuration (seed: 1 -> 2" in line and recorded_in in line, line
     after = {path: path.read_bytes() for path in run_dir.rglob("*") if path.is_file() and path.name != "run.lock"}
     assert after == before
@@ -66,9 +80,8 @@ def test_an_edited_config_json_is_refused_and_a_missing_one_written_again(finish
     run_dir = copy_of(finished, tmp_path)
     original = (run_dir / "config.json").read_text()
     set_seed(run_dir / "config.json", 2)
-    result = run(tmp_path)
-    line = one_error_line(result)
-    assert result.returncode == 1 and "config.json differs from the configuration recorded in results.json" in line
+    line = refusal(tmp_path)
+    assert "config.json differs from the configuration recorded in results.json" in line
     assert "seed: 2 -> 1" in line and "delete it" in line, line
     (run_dir / "config.json").unlink()
     (run_dir / "results.json").unlink()
@@ -114,16 +127,14 @@ def test_a_missing_or_unreadable_best_model_is_refused_before_any_work(damage, m
         data_file = next((run_dir / "best").glob("best-40.data-*"))
         data_file.write_bytes(data_file.read_bytes()[:1000])
     before = events(run_dir)
-    result = run(tmp_path)
-    assert result.returncode == 1 and message in one_error_line(result), result.stderr[-3000:]
+    assert message in refusal(tmp_path)
     assert events(run_dir) == before and not (run_dir / "results.json").exists()
 
 
-@pytest.mark.parametrize("action", ["delete_best", "truncate_best"])
-def test_the_final_test_is_of_the_best_model_or_refused_in_one_line(action, finished, tmp_path):
+def test_the_final_test_is_of_the_best_model_or_refused_in_one_line(finished, tmp_path):
     run_dir = copy_of(finished, tmp_path)
     (run_dir / "results.json").unlink()
-    result = run(tmp_path, f"{action}@final")  # the best model is lost after the start-up checks
+    result = run(tmp_path, "truncate_best@final")  # the best model is damaged after the start-up checks
     assert result.returncode == 1 and "best/best-40 cannot be read" in one_error_line(result), result.stderr[-3000:]
     assert "Final (" not in result.stdout and not (run_dir / "results.json").exists()
 
@@ -135,7 +146,6 @@ def test_a_damaged_evaluations_json_is_refused_before_any_work(text, finished, t
     (run_dir / "results.json").unlink()
     (run_dir / "evaluations.json").write_text(text)
     before = events(run_dir)
-    result = run(tmp_path)
-    line = one_error_line(result)
-    assert result.returncode == 1 and str(run_dir / "evaluations.json") in line and "move it away" in line, line
+    line = refusal(tmp_path)
+    assert str(run_dir / "evaluations.json") in line and "move it away" in line, line
     assert events(run_dir) == before and (run_dir / "evaluations.json").read_text() == text
