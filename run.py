@@ -30,8 +30,11 @@ def define_config_flags():
     `--qupa`."""
     for name, field in configs.FIELDS.items():
         help_text, choices = field.metadata["help"], field.metadata["choices"]
+        lowest, highest = field.metadata["minimum"], field.metadata["maximum"]
         if field.type is int:
-            help_text += " Range: {} to {}.".format(*configs.integer_range(name))
+            help_text += f" Range: {lowest} to {highest}."
+        elif field.type is float:
+            help_text += f" Range: {lowest:g} to {highest:g}."
         if name == "sampler":
             flags.DEFINE_boolean("qupa", True, "The original's choice of prior sampler: population annealing (True, "
                                  "--sampler=pa) or PCD (False, --sampler=pcd).")
