@@ -16,11 +16,21 @@ import shlex
 import signal
 import sys
 
-from configs import experiments
-from dvae import run_files
-from grid import local, results_doc, runs, slurm, tables
+if __name__ == "__main__":  # from the first line on, a stop signal ends the program with one line and 128 + N
+    from dvae import interrupts
+    interrupts.stop_at_once(interrupts.REPRODUCE_STOP)
+
+import configs  # noqa: E402
+from configs import experiments  # noqa: E402
+from dvae import interrupts, run_files  # noqa: E402
+from grid import local, results_doc, runs, slurm, tables  # noqa: E402
 
 LAUNCHERS = ("local", "slurm")
+# Largest accepted values of the launcher's integer options (a run's own sizes take configs' ranges).
+OPTION_RANGES = {"jobs": (1, 1024), "threads_per_job": (1, 1024), "cpus_per_job": (1, 4096), "mem_gb": (1, 65536),
+                 "array_parallelism": (1, 100000), "max_requeues": (1, 10000), "gpus_per_job": (0, 64),
+                 **{name: configs.integer_range(name) for name in ("eval_iw_samples", "ais_num_betas",
+                                                                   "ais_num_chains")}}
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -80,13 +90,11 @@ def parse_args(argv):
             parser.error("say what to do: --list, --print-commands, --table, --results, or run the cells with "
                          "--jobs=N (local) or --launcher=slurm")
         options.mode, options.launcher = "launch", options.launcher or "local"
-    for name in ("jobs", "threads_per_job", "cpus_per_job", "mem_gb", "array_parallelism", "max_requeues",
-                 "eval_iw_samples", "ais_num_betas", "ais_num_chains"):
+    for name, (lowest, highest) in OPTION_RANGES.items():
         value = getattr(options, name)
-        if value is not None and value < 1:
-            parser.error(f"--{name}={value} must be >= 1")
-    if options.gpus_per_job < 0:
-        parser.error(f"--gpus_per_job={options.gpus_per_job} must be >= 0")
+        if value is not None and not lowest <= value <= highest:
+            parser.error(f"--{name}={value} must be an integer from {lowest} to {highest} (largest accepted value: "
+                         f"{highest})")
     options.jobs = options.jobs or 1
     try:
         slurm.minutes(options.slurm_time)
@@ -103,8 +111,10 @@ def parse_seeds(text):
         seeds = [int(part) for part in text.split(",")]
     except ValueError:
         raise ValueError(f"--seeds={text} is not a comma-separated list of integers") from None
-    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
-        raise ValueError(f"--seeds={text} must list distinct integers >= 0")
+    lowest, highest = configs.integer_range("seed")
+    if not seeds or min(seeds) < lowest or max(seeds) > highest or len(set(seeds)) != len(seeds):
+        raise ValueError(f"--seeds={text} must list distinct integers from {lowest} to {highest} (largest accepted "
+                         f"value: {highest})")
     return tuple(seeds)
 
 
@@ -211,12 +221,20 @@ MODES = {"list": list_runs, "print-commands": print_commands, "table": write_tab
 
 
 def main(argv=None):
+    """Exit status: 0 when done, 1 for a failure (one line on stderr), 2 for a bad option, 128 + N after signal N."""
+    interrupts.check_stopped()
     options = parse_args(sys.argv[1:] if argv is None else argv)
-    return MODES[options.mode](options)
+    try:
+        status = MODES[options.mode](options)
+    except (OSError, run_files.RunFileError) as error:  # a full disk, an unwritable --log_dir, a damaged record
+        sys.exit(f"reproduce.py: error: {error}")
+    interrupts.check_stopped()
+    return status
 
 
 def console_main():
     """Entry point of the `dvae-reproduce` command."""
+    interrupts.stop_at_once(interrupts.REPRODUCE_STOP)
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `--list | head` ends quietly
     sys.exit(main())
 

@@ -8,11 +8,16 @@ results.json go to `{log_dir}/{dataset}/{struct}/{baseline}/{k}`; re-running the
 import os
 import sys
 
+if __name__ == "__main__":  # from the first line on, a stop signal ends start-up with one line and 128 + N
+    from dvae import interrupts
+    interrupts.stop_at_once()
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags, logging  # noqa: E402
 
 import configs  # noqa: E402
+from dvae import interrupts  # noqa: E402
 
 # absl.logging defines --log_dir for its own log files, which this program never writes; the original's --log_dir
 # (the run directory root) takes the name.
@@ -21,9 +26,15 @@ if "log_dir" in flags.FLAGS:
 
 
 def define_config_flags():
-    """One flag per field of configs.Config, with its default and help; the sampler is the original's `--qupa`."""
+    """One flag per field of configs.Config, with its default, help and range; the sampler is the original's
+    `--qupa`."""
     for name, field in configs.FIELDS.items():
         help_text, choices = field.metadata["help"], field.metadata["choices"]
+        lowest, highest = field.metadata["minimum"], field.metadata["maximum"]
+        if field.type is int:
+            help_text += f" Range: {lowest} to {highest}."
+        elif field.type is float:
+            help_text += f" Range: {lowest:g} to {highest:g}."
         if name == "sampler":
             flags.DEFINE_boolean("qupa", True, "The original's choice of prior sampler: population annealing (True, "
                                  "--sampler=pa) or PCD (False, --sampler=pcd).")
@@ -39,7 +50,8 @@ def define_config_flags():
 define_config_flags()
 flags.DEFINE_string("data_dir", None, "Dataset directory; default: $DVAE_DATA_DIR, then ~/.cache/dvae_sharp.")
 flags.DEFINE_string("log_dir", "./logs", "Root for TensorBoard events, checkpoints and results.json.")
-flags.DEFINE_integer("summary_every", 1000, "Steps between training summaries and latest-checkpoint saves.")
+flags.DEFINE_integer("summary_every", 1000, "Steps between training summaries and latest-checkpoint saves. "
+                     "Range: {} to {}.".format(*configs.integer_range("summary_every")))
 flags.DEFINE_boolean("resume", True, "Continue the run found in the log directory (same configuration only).")
 
 FLAGS = flags.FLAGS
@@ -58,21 +70,39 @@ HELP_FLAGS = ("--help", "-h", "-?", "--helpshort", "--helpfull", "--helpxml")
 
 
 def parse_flags(argv):
-    """absl parsing, with any flag error reported as a single line (exit status 1); help exits with status 0."""
+    """absl parsing, with any flag error, unreadable flagfile or word that is not a flag (`--qupa False` leaves
+    `False`) reported as a single line (exit status 1); help exits with status 0."""
     try:
-        return FLAGS(argv)
+        leftovers = FLAGS(argv)
+    except interrupts.Stopped:
+        raise
     except flags.Error as error:
         sys.exit(f"run.py: error: {error}")
+    except (UnicodeDecodeError, ValueError, OSError) as error:  # a flagfile that is not text, say
+        files = [word.split("=", 1)[1] for word in argv[1:] if word.startswith("--flagfile=")]
+        sys.exit(f"run.py: error: cannot read the flags{' of --flagfile=' + ', '.join(files) if files else ''}: "
+                 f"{error}; a flagfile holds one --name=value per line, as UTF-8 text")
     except SystemExit:
         if any(word in HELP_FLAGS for word in argv[1:]):
             sys.exit(0)
         raise
+    if len(leftovers) > 1:
+        words = " ".join(leftovers[1:])
+        sys.exit(f"run.py: error: {words!r} is not a flag: flags take the form --name=value (--qupa=False or "
+                 f"--noqupa, not --qupa False), and run.py takes no other arguments")
+    return leftovers
 
 
 def main(argv):
     """Exit status: 0 when the run is finished, 1 for an error (one line on stderr), 128 + N after signal N
-    stopped the run with its state saved (130 for Ctrl-C, 143 for SIGTERM)."""
+    stopped the run with its state saved (130 for Ctrl-C, 143 for SIGTERM) or stopped its start-up."""
     del argv
+    with interrupts.StopAtOnce():  # until training takes over; a stop raises interrupts.Stopped, a SystemExit
+        _main()
+
+
+def _main():
+    interrupts.check_stopped()
     logging.set_verbosity(logging.WARNING)
     try:
         config = config_from_flags()
@@ -80,11 +110,14 @@ def main(argv):
     except configs.ConfigError as error:
         sys.exit(f"run.py: error: {error}")
     from dvae import quiet
-    quiet.tensorflow_started()  # only once the flags are known to be valid, and without TensorFlow's start-up noise
-    from dvae import experiment, interrupts
+    tf = quiet.tensorflow_started()  # only once the flags are valid, and without TensorFlow's start-up noise
+    from dvae import experiment
+    from dvae.errors import first_line
+    interrupts.check_stopped()
     try:
         with experiment.prepare(config, log_dir=FLAGS.log_dir, data_dir=FLAGS.data_dir, resume=FLAGS.resume,
                                 summary_every=FLAGS.summary_every) as run:
+            interrupts.check_stopped()
             experiment.train_and_evaluate(run)
     except (experiment.SetupError, experiment.RunError) as error:
         sys.exit(f"run.py: error: {error}")
@@ -94,6 +127,11 @@ def main(argv):
     except KeyboardInterrupt:
         print("Stopped at once by a second Ctrl-C; the previous checkpoint stays.", file=sys.stderr, flush=True)
         sys.exit(130)
+    except (MemoryError, tf.errors.ResourceExhaustedError) as error:
+        sys.exit(f"run.py: error: out of memory ({first_line(error)}); lower --k, the batch sizes or the sampler "
+                 f"and evaluation sizes; the last checkpoint is kept")
+    except OSError as error:
+        sys.exit(f"run.py: error: {error}")
 
 
 def run_in_process(arguments):
@@ -113,6 +151,7 @@ def run_in_process(arguments):
 
 def console_main():
     """Entry point of the `dvae-run` command: this module's flags are shown by `--help` as the main module's."""
+    interrupts.stop_at_once()
     for flag in FLAGS.get_flags_for_module(__name__):
         FLAGS.register_key_flag_for_module(sys.argv[0], flag)  # absl's name for the main module
     app.run(main, flags_parser=parse_flags)

@@ -2,7 +2,8 @@
 
 `Config`'s fields are the single source of a run's settings: run.py defines its flags from them (`--qupa` stands
 for `sampler`, as in the original), `make_config` fills in the values the paper derives from the dataset, struct
-and baseline (β, the evaluation batch size, the evaluation interval), and `check_range` holds every numeric range.
+and baseline (β, the evaluation batch size, the evaluation interval), and `check_range` holds every numeric range
+(integers have a largest accepted value too).
 """
 import dataclasses
 import math
@@ -16,11 +17,20 @@ class ConfigError(ValueError):
     """A bad choice or value; its message is one line naming the flag and what is allowed."""
 
 
-def _field(default, help, minimum=None, choices=None, derived=False):
-    """A Config field: `minimum` for integers, `choices` for strings, `derived` when None means "the paper's value
-    for this dataset/struct/baseline" (see make_config)."""
-    return dataclasses.field(default=default, metadata={"help": help, "minimum": minimum, "choices": choices,
-                                                        "derived": derived})
+def _field(default, help, minimum=None, maximum=None, choices=None, derived=False):
+    """A Config field: `minimum` and `maximum` for numbers, `choices` for strings, `derived` when None means "the
+    paper's value for this dataset/struct/baseline" (see make_config)."""
+    return dataclasses.field(default=default, metadata={"help": help, "minimum": minimum, "maximum": maximum,
+                                                        "choices": choices, "derived": derived})
+
+
+# Largest accepted integers. They keep every value inside what the code can represent (32-bit seeds, loops traced
+# once per iteration) and far above any useful setting: 1000 times the paper's steps, 100 times its samplers.
+# The two floats have ranges too, so that every value derived from them stays a finite float32: β from 1e-3 to 80
+# (the paper's are 4 to 40; the spike-and-exponential smoothing holds exp(β), finite in float32 below 88.7), the
+# base learning rate from 1e-12 to 10 (the paper's is 3e-3).
+MAX_STEPS = 10**9
+MAX_SEED = 2**31 - 2  # the prior sampler's stream is seeded with seed + 1 as a 32-bit integer
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,29 +40,34 @@ class Config:
     struct: str = _field("2-layer-nonlin", "Encoder/decoder structure and latent groups.", choices=paper.STRUCTS)
     baseline: str = _field("dvaes_power", "Smoothing, prior and objective (the paper's column).",
                            choices=paper.BASELINES)
-    k: int = _field(1, "Samples per data point in training: ELBO average (DVAE/DVAE++) or IW bound (DVAE#).", 1)
+    k: int = _field(1, "Samples per data point in training: ELBO average (DVAE/DVAE++) or IW bound (DVAE#).", 1,
+                    10**4)
     sampler: str = _field("pa", "Sampler of the RBM prior: population annealing (pa) or PCD (pcd).", choices=SAMPLERS)
-    beta: float = _field(None, "Override the paper's smoothing β for this dataset/struct/baseline.", derived=True)
-    num_train_iter: int = _field(1000000, "Training steps (original protocol).", 1)
-    train_batchsize: int = _field(100, "Training batch size (original protocol).", 1)
+    beta: float = _field(None, "Override the paper's smoothing β for this dataset/struct/baseline.", 1e-3, 80.0,
+                         derived=True)
+    num_train_iter: int = _field(1000000, "Training steps (original protocol).", 1, MAX_STEPS)
+    train_batchsize: int = _field(100, "Training batch size (original protocol).", 1, 10**5)
     eval_batchsize: int = _field(None, "Evaluation batch size; default 1000 (MNIST) or 269 (OMNIGLOT).", 1,
-                                 derived=True)
+                                 10**5, derived=True)
     eval_iw_samples: int = _field(paper.EVALUATION.final_iw_samples,
-                                  "Importance samples per test image in the final evaluation.", 1)
+                                  "Importance samples per test image in the final evaluation.", 1, 10**6)
     val_iw_samples: int = _field(paper.EVALUATION.val_iw_samples,
-                                 "Importance samples per image in the periodic evaluations.", 1)
+                                 "Importance samples per image in the periodic evaluations.", 1, 10**6)
     eval_every: int = _field(None, "Steps between evaluations; default 20000 (10000 for runs of <= 1e5 steps).", 1,
-                             derived=True)
-    base_lr: float = _field(paper.TRAINING.base_lr, "Base learning rate of the piecewise-constant schedule.")
-    input_size: int = _field(784, "Pixels per image (both datasets: 784).", 784)
-    sampler_chains: int = _field(1000, "PCD chains or population-annealing particles for the prior.", 1)
-    sampler_sweeps: int = _field(40, "Block-Gibbs sweeps of the prior sampler per training step.", 1)
+                             MAX_STEPS, derived=True)
+    base_lr: float = _field(paper.TRAINING.base_lr, "Base learning rate of the piecewise-constant schedule.",
+                            1e-12, 10.0)
+    input_size: int = _field(784, "Pixels per image (both datasets: 784).", 784, 784)
+    sampler_chains: int = _field(1000, "PCD chains or population-annealing particles for the prior.", 1,
+                                 10**5)
+    sampler_sweeps: int = _field(40, "Block-Gibbs sweeps of the prior sampler per training step.", 1,
+                                 10**4)
     ais_num_betas: int = _field(paper.EVALUATION.ais_num_betas, "AIS inverse temperatures for the evaluation log Z "
-                                "(both ends of [0, 1]).", 2)
-    ais_num_chains: int = _field(paper.EVALUATION.ais_num_chains, "AIS chains for the evaluation log Z.", 2)
-    seed: int = _field(1, "Seed of every random stream (data order, noise, samplers).", 0)
+                                "(both ends of [0, 1]).", 2, 10**6)
+    ais_num_chains: int = _field(paper.EVALUATION.ais_num_chains, "AIS chains for the evaluation log Z.", 2, 10**5)
+    seed: int = _field(1, "Seed of every random stream (data order, noise, samplers).", 0, MAX_SEED)
     mean_field_iterations: int = _field(paper.MEAN_FIELD_ITERATIONS,
-                                        "Mean-field updates of the DVAE# marginal prior (paper: 5).", 1)
+                                        "Mean-field updates of the DVAE# marginal prior (paper: 5).", 1, 100)
 
     @property
     def structure(self):
@@ -101,6 +116,7 @@ class Config:
 FIELDS = {field.name: field for field in dataclasses.fields(Config)}
 # Run options that are not part of the configuration, with their ranges (summary_every changes no number).
 RUN_OPTION_MINIMUM = {"summary_every": 1}
+RUN_OPTION_MAXIMUM = {"summary_every": MAX_STEPS}
 
 
 def _require(condition, message):
@@ -116,14 +132,25 @@ def check_range(name, value):
         _require(value in choices, f"--{name}={value!r} is not a valid choice; choose one of: {', '.join(choices)}")
         return
     if field is not None and field.type in ("float", float):
+        lowest, highest = field.metadata["minimum"], field.metadata["maximum"]
         _require(isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-                 and value > 0, f"--{name}={value} must be a finite number > 0")
+                 and lowest <= value <= highest, f"--{name}={value} must be a number from {lowest:g} to {highest:g} "
+                                                 f"(a finite number > 0 that float32 training can hold)")
         return
-    lowest = field.metadata["minimum"] if field is not None else RUN_OPTION_MINIMUM[name]
+    lowest, highest = integer_range(name)
     is_int = isinstance(value, int) and not isinstance(value, bool)
-    if name == "input_size":
+    if lowest == highest:
         _require(is_int and value == lowest, f"--{name}={value} must be {lowest}")
-    _require(is_int and value >= lowest, f"--{name}={value} must be an integer >= {lowest}")
+    _require(is_int and lowest <= value <= highest,
+             f"--{name}={value} must be an integer from {lowest} to {highest} (largest accepted value: {highest})")
+
+
+def integer_range(name):
+    """(smallest, largest) accepted value of the integer field or run option `name`."""
+    field = FIELDS.get(name)
+    if field is None:
+        return RUN_OPTION_MINIMUM[name], RUN_OPTION_MAXIMUM[name]
+    return field.metadata["minimum"], field.metadata["maximum"]
 
 
 def numeric_names():

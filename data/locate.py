@@ -3,6 +3,7 @@
 The data directory is looked up in this order: the `--data_dir` flag, the environment variable `DVAE_DATA_DIR`,
 then a user cache directory (`$XDG_CACHE_HOME/dvae_sharp`, else `~/.cache/dvae_sharp`).
 """
+import contextlib
 import http.client
 import os
 import pathlib
@@ -74,8 +75,8 @@ FETCH_ERRORS = (OSError, http.client.HTTPException, ValueError)
 def write_atomically(path, write):
     """Create `path` by calling `write(binary_file)` on a temporary file in the same directory, then renaming it.
 
-    A failure leaves neither a partial file nor a temporary file behind. Raises `DataError` if the directory
-    cannot be written.
+    The file gets the permissions `open()` would give it (0666 less the umask). A failure leaves neither a partial
+    file nor a temporary file behind. Raises `DataError` if the directory cannot be written.
     """
     path = pathlib.Path(path)
     try:
@@ -85,15 +86,24 @@ def write_atomically(path, write):
         raise _unwritable(path, error) from error
     try:
         with os.fdopen(handle, "wb") as temp_file:
+            os.fchmod(temp_file.fileno(), new_file_mode())  # as open() would make it: shared caches stay shared
             write(temp_file)
             temp_file.flush()
             os.fsync(temp_file.fileno())
         os.replace(temp_name, path)
     except BaseException as error:
-        os.unlink(temp_name)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp_name)
         if isinstance(error, OSError):
             raise _unwritable(path, error) from error
         raise
+
+
+def new_file_mode():
+    """The permissions `open()` gives a new file: 0666 less the umask (mkstemp's files are owner-only)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def _unwritable(path, error):

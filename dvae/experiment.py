@@ -15,7 +15,8 @@ import numpy as np
 
 import configs
 import data
-from dvae import evaluation, interrupts, model as model_lib, run_evaluation, run_files, summaries, training
+from dvae import (checkpoint_files, evaluation, interrupts, model as model_lib, run_directory, run_evaluation,
+                  run_files, summaries, training)
 from dvae.errors import RunError, SetupError  # noqa: F401  (run.py reports them through this module)
 from dvae.progress import Progress
 
@@ -44,23 +45,45 @@ class Run:
 
 
 def prepare(config: configs.Config, log_dir, data_dir=None, resume=True, summary_every=1000) -> Run:
-    """Checks the data and the run directory, locks it, builds the model and trainer, restores the latest
-    checkpoint. Raises SetupError with one line; nothing on disk changes before every check has passed."""
+    """Checks the run directory (every run file, both checkpoints and the configuration they record) and the data,
+    locks the directory, builds the model and trainer, restores the latest checkpoint. Raises SetupError with one
+    line; nothing on disk changes before every check has passed."""
     configs.check_range("summary_every", summary_every)
-    log_dir = pathlib.Path(log_dir)
-    run_dir = log_dir / config.experiment_id
-    for parent in (log_dir, *run_dir.relative_to(log_dir).parents):
-        if (log_dir / parent).exists() and not (log_dir / parent).is_dir():
-            raise SetupError(f"--log_dir: {log_dir / parent} exists and is not a directory")
-    _check_run_dir(run_dir, config, resume)
-    if (run_dir / run_files.RESULTS_FILE).exists():
-        try:
-            return Run(config, run_dir, summary_every, results=run_files.read_results(run_dir))
-        except run_files.RunFileError as error:
-            raise SetupError(f"{error}; delete it to redo the final evaluation") from None
-    if (run_dir / run_files.BEST_DIR).is_dir() and not (run_dir / run_files.CHECKPOINT_DIR).is_dir():
-        raise SetupError(f"{run_dir} holds a best-model checkpoint but no latest checkpoint to resume from; move "
-                         f"{run_dir / run_files.BEST_DIR} away to train this run again from step 0")
+    run = Run(config, run_directory.run_dir(pathlib.Path(log_dir), config), summary_every)
+    try:
+        _prepare(run, data_dir, resume)
+    except BaseException:
+        run.close()
+        raise
+    return run
+
+
+def _prepare(run, data_dir, resume):
+    found = run_directory.inspect(run.run_dir, run.config, resume)
+    if found.files.results is not None:
+        run.results = found.files.results
+        if found.config_source:
+            run.lock = run_directory.lock(run.run_dir)
+            run_directory.write_config(run.run_dir, run.config, found.config_source)
+        return
+    run.dataset = _load_data(run.config, data_dir)
+    run.lock = run_directory.lock(run.run_dir)
+    found = run_directory.inspect(run.run_dir, run.config, resume, locked=True)  # again, as no one else can write
+    try:
+        for line in found.repair_state_files():
+            print(line, flush=True)
+        run.model = model_lib.DiscreteVAE(run.config, run.dataset.train_mean)
+        run.trainer = training.Trainer(run.model, run.config, run.run_dir)
+        run.trainer.remove_partial_checkpoints()
+        restored = run.trainer.restore_latest()
+    except (run_files.RunFileError, checkpoint_files.CheckpointError) as error:
+        raise SetupError(str(error)) from None
+    run_directory.write_config(run.run_dir, run.config, found.config_source)
+    if restored:
+        print(f"Resuming {run.run_dir} from step {run.trainer.step} ({restored})", flush=True)
+
+
+def _load_data(config, data_dir):
     try:
         dataset = data.load_dataset(config.dataset, data_dir)
         for split in ("valid", "test"):
@@ -68,47 +91,7 @@ def prepare(config: configs.Config, log_dir, data_dir=None, resume=True, summary
         data.TrainBatches(dataset, config.train_batchsize, config.seed)
     except (data.DataError, ValueError) as error:
         raise SetupError(str(error)) from None
-    lock = _lock(run_dir)
-    try:
-        model = model_lib.DiscreteVAE(config, dataset.train_mean)
-        trainer = training.Trainer(model, config, run_dir)
-        if not (run_dir / run_files.CONFIG_FILE).exists():
-            run_files.write_json(run_dir / run_files.CONFIG_FILE, config.to_dict())
-        trainer.remove_partial_checkpoints()
-        restored = trainer.restore_latest()
-    except (run_files.RunFileError, training.CheckpointError) as error:
-        lock.release()
-        raise SetupError(str(error)) from None
-    if restored:
-        print(f"Resuming {run_dir} from step {trainer.step} ({restored})", flush=True)
-    return Run(config, run_dir, summary_every, None, dataset, model, trainer, lock)
-
-
-def _lock(run_dir):
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        return run_files.RunLock(run_dir).acquire()
-    except OSError as error:
-        raise SetupError(f"cannot create the run directory {run_dir}: {error.strerror or error}") from None
-    except run_files.RunFileError as error:
-        raise SetupError(str(error)) from None
-
-
-def _check_run_dir(run_dir, config, resume):
-    saved = run_dir / run_files.CONFIG_FILE
-    if not saved.exists():
-        return
-    try:
-        previous = configs.Config.from_dict(run_files.read_json(saved)).to_dict()  # fields added since: defaults
-    except run_files.RunFileError as error:
-        raise SetupError(f"{error}; move the run directory away or use another --log_dir") from None
-    changed = sorted(k for k, v in config.to_dict().items() if previous.get(k) != v)
-    if changed:
-        details = ", ".join(f"{k}: {previous.get(k)!r} -> {getattr(config, k)!r}" for k in changed)
-        raise SetupError(f"{run_dir} holds a run with a different configuration ({details}); "
-                         f"use another --log_dir")
-    if not resume:
-        raise SetupError(f"{run_dir} already holds this run; pass --resume to continue it or use another --log_dir")
+    return dataset
 
 
 def train_and_evaluate(run: Run) -> dict:
@@ -117,6 +100,7 @@ def train_and_evaluate(run: Run) -> dict:
     Raises interrupts.Interrupted after a stop signal (the state is saved), RunError when the run cannot go on.
     """
     if run.results is not None:
+        interrupts.run_complete()
         print(f"{run.run_dir} is finished; results in {run.run_dir / run_files.RESULTS_FILE}", flush=True)
         return run.results
     print(describe(run.config, run.run_dir), flush=True)
@@ -130,6 +114,7 @@ def train_and_evaluate(run: Run) -> dict:
                 writer.scalars(summaries.smoothing_scalars(run.config.beta, run.model.relaxation.parameters), 0)
             _train(run, writer, evaluator, stop)
             results = run_evaluation.final_evaluation(run, writer, evaluator, stop)
+            interrupts.run_complete()
     finally:
         writer.close()
     print(f"Results: {run.run_dir / run_files.RESULTS_FILE}\nTensorBoard: tensorboard --logdir "
@@ -163,8 +148,9 @@ def _train(run, writer, evaluator, stop):
         trainer.wall_time.assign_add(time.perf_counter() - started)
         step = trainer.step
         if not np.isfinite(loss):
-            raise RunError(f"loss is {loss} at step {step - 1}; stopped. The last good checkpoint is "
-                           f"{trainer.latest.latest_checkpoint}")
+            kept = trainer.latest.latest_checkpoint
+            raise RunError(f"loss is {loss} at step {step - 1}; stopped. " + (
+                f"The last good checkpoint is {kept}" if kept else "No checkpoint had been saved yet"))
         progress.update(step, values)
         summary_due = step % run.summary_every == 0
         eval_due = step % config.eval_every == 0 or step == config.num_train_iter

@@ -4,8 +4,13 @@ SIGINT (Ctrl-C), SIGTERM (`kill`, a scheduler stopping a job), SIGUSR1 and SIGUS
 time limit or a preemption) only record a request; the training loop checks it between steps and the evaluation
 between batches of importance samples, so a stop never leaves a half-done step or evaluation in a checkpoint.
 A second SIGINT stops at once, without a checkpoint (the previous one stays).
+
+Before training starts (start-up: flags, TensorFlow, data, model, restore) there is nothing to save, and every file
+written so far is complete (they are written atomically), so `StopAtOnce` turns the same signals into `Stopped`,
+raised where the program is; the program then ends with one line and the same exit status, 128 + the signal.
 """
 import signal
+import sys
 import threading
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2)
@@ -65,6 +70,74 @@ class StopSignals:
         """Raises StopRequested if a stop signal has arrived."""
         if self.signum is not None:
             raise StopRequested(self.signum)
+
+
+class Stopped(SystemExit):
+    """A stop signal during start-up, raised at once by the handler of `stop_at_once` after it printed the stop's
+    one line: a SystemExit with the exit status 128 + the signal, so that it ends the program wherever it is raised
+    (even while modules are imported) and no `except Exception` mistakes it for a failure."""
+
+    def __init__(self, signum):
+        super().__init__(128 + signum)
+        self.signum = signum
+        self.exit_status = 128 + signum
+
+
+_STATE = {"complete": False, "signum": None}
+
+
+def run_complete():
+    """Marks the run as complete (results.json written or found): a stop signal outside training is then ignored,
+    since there is nothing left to stop and the program is about to end with status 0."""
+    _STATE["complete"] = True
+
+
+def check_stopped():
+    """Raises `Stopped` again if a stop signal arrived and its exception was lost: CPython drops an exception that
+    a signal handler raises while it compiles a module (on import, when no .pyc is written). Called between the
+    phases of start-up."""
+    if _STATE["signum"] is not None and not _STATE["complete"]:
+        raise Stopped(_STATE["signum"])
+
+
+RUN_STOP = "during start-up, before any training; re-run the same command to start or resume the run."
+REPRODUCE_STOP = "with every file written so far complete; re-run the same command to go on."
+
+
+def _stop_handler(what):
+    def handler(signum, frame):
+        if _STATE["complete"]:
+            return
+        if _STATE["signum"] is None:
+            _STATE["signum"] = signum
+            print(f"Stopped by {signal_name(signum)} {what}", file=sys.stderr, flush=True)
+        raise Stopped(_STATE["signum"])
+    return handler
+
+
+def stop_at_once(what=RUN_STOP):
+    """Installs a handler of the stop signals that prints `Stopped by SIGNAL {what}` and raises `Stopped`, for the
+    rest of the process (main thread only); returns the previous handlers."""
+    handler = _stop_handler(what)
+    return {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS}
+
+
+class StopAtOnce:
+    """Context manager: while it is active, a stop signal raises `Stopped` at once (a `StopSignals` inside it takes
+    over until it exits); the previous handlers come back on exit. Outside the main thread it does nothing."""
+
+    def __init__(self):
+        self.previous = {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self.previous = stop_at_once()
+        return self
+
+    def __exit__(self, *exc_info):
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+        _STATE.update(complete=False, signum=None)  # the stop, if any, has ended this run
 
 
 def raise_interrupted(signum, what):

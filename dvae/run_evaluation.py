@@ -73,7 +73,7 @@ def _record_evaluation(run, entry):
     resumed run redoes with the same numbers)."""
     path = run.run_dir / run_files.EVALUATIONS_FILE
     try:
-        history = run_files.read_json(path).get("evaluations", []) if path.exists() else []
+        history = run_files.read_evaluations(run.run_dir)
         history = sorted([e for e in history if e.get("step") != entry["step"]] + [entry], key=lambda e: e["step"])
         run_files.write_json(path, {"evaluations": history})
     except run_files.RunFileError as error:
@@ -87,7 +87,7 @@ def final_evaluation(run, writer, evaluator, stop):
     config, trainer = run.config, run.trainer
     train_seconds, final_step = float(trainer.wall_time), trainer.step
     started = time.perf_counter()
-    trainer.restore_best()
+    _restore_best(run)
     best_step = int(trainer.best_step)
     try:
         log_z = _estimate_log_z(run)
@@ -112,6 +112,19 @@ def final_evaluation(run, writer, evaluator, stop):
           f"{metrics['test/neg_ll']:.3f}{_plus_minus(test_stderr)}, val NLL = "
           f"{metrics['val/neg_ll']:.3f}", flush=True)
     return results
+
+
+def _restore_best(run):
+    """The final test is of the best-validation model, or there is none: RunError (one line) when it is missing
+    or cannot be read."""
+    try:
+        restored = run.trainer.restore_best()
+    except training.CheckpointError as error:
+        raise RunError(str(error)) from None
+    if not restored:
+        raise RunError(f"{run.run_dir / run_files.BEST_DIR} holds no best-model checkpoint for the final test (no "
+                       f"periodic evaluation gave a finite validation NLL); move {run.run_dir} away to train this "
+                       f"run again")
 
 
 def _plus_minus(stderr):

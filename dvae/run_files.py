@@ -16,6 +16,8 @@ import pathlib
 import socket
 import tempfile
 
+from data.locate import new_file_mode
+
 CONFIG_FILE, RESULTS_FILE, LOCK_FILE = "config.json", "results.json", "run.lock"
 EVALUATIONS_FILE = "evaluations.json"  # every periodic evaluation: step, validation and test bounds, AIS log Z
 REEVALUATION_FILE = "reevaluation.json"  # the final test again with other sizes (dvae/reevaluation.py)
@@ -37,7 +39,7 @@ def write_json(path, value):
     try:
         handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(handle, "w") as temp_file:
-            os.fchmod(temp_file.fileno(), 0o666 & ~_umask())
+            os.fchmod(temp_file.fileno(), new_file_mode())
             temp_file.write(text)
             temp_file.flush()
             os.fsync(temp_file.fileno())
@@ -50,12 +52,6 @@ def write_json(path, value):
         if temp_name is not None:
             with contextlib.suppress(OSError):
                 os.unlink(temp_name)
-
-
-def _umask():
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def _fsync_directory(directory):
@@ -85,9 +81,42 @@ def read_json(path, required=()):
     return value
 
 
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_integer(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def read_results(directory):
-    """The run's results.json, checked for the keys every reader needs (RunFileError if it is corrupt)."""
-    return read_json(pathlib.Path(directory) / RESULTS_FILE, required=RESULTS_KEYS)
+    """The run's results.json, checked for what every reader needs: `metrics` an object with the number
+    `test/neg_ll`, `config` an object, `final_step` an integer (RunFileError naming the file otherwise)."""
+    path = pathlib.Path(directory) / RESULTS_FILE
+    results = read_json(path, required=RESULTS_KEYS)
+    metrics = results["metrics"]
+    if not isinstance(metrics, dict) or not _is_number(metrics.get("test/neg_ll")):
+        raise RunFileError(f"{path} is damaged: its metrics lack the number test/neg_ll")
+    if not isinstance(results["config"], dict):
+        raise RunFileError(f"{path} is damaged: its config is not a JSON object")
+    if not _is_integer(results["final_step"]):
+        raise RunFileError(f"{path} is damaged: its final_step is not an integer")
+    return results
+
+
+def read_evaluations(directory):
+    """The entries of the run's evaluations.json ([] if it has none yet), each an object with an integer `step`
+    and numbers; RunFileError naming the file if it is anything else."""
+    path = pathlib.Path(directory) / EVALUATIONS_FILE
+    if not path.exists():
+        return []
+    entries = read_json(path, required=("evaluations",))["evaluations"]
+    if not isinstance(entries, list) or not all(
+            isinstance(entry, dict) and _is_integer(entry.get("step")) and all(map(_is_number, entry.values()))
+            for entry in entries):
+        raise RunFileError(f"{path} is damaged: `evaluations` is not a list of entries with an integer step and "
+                           f"numbers")
+    return entries
 
 
 def run_status(directory):
@@ -105,6 +134,34 @@ def run_status(directory):
     return MISSING
 
 
+def _read_holder(descriptor):
+    try:
+        return os.pread(descriptor, 200, 0).decode(errors="replace").strip() or "another process"
+    except OSError:
+        return "another process"
+
+
+def in_use_message(directory, holder):
+    return (f"{directory} is in use by {holder} (lock file {pathlib.Path(directory) / LOCK_FILE}); wait for that "
+            f"run to stop or use another --log_dir")
+
+
+def lock_holder(directory):
+    """Who holds the lock of the run directory (the lock file's line), or None if no process does. Changes
+    nothing: the lock file is only opened for reading and probed with a shared lock."""
+    try:
+        descriptor = os.open(pathlib.Path(directory) / LOCK_FILE, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.lockf(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return _read_holder(descriptor)
+    finally:
+        os.close(descriptor)
+    return None
+
+
 class RunLock:
     """An exclusive lock on a run directory: a POSIX record lock (`fcntl.lockf`) on the file `run.lock`, which
     names the holder's host and process.
@@ -116,35 +173,33 @@ class RunLock:
 
     def __init__(self, directory):
         self.path = pathlib.Path(directory) / LOCK_FILE
-        self._handle = None
+        self._descriptor = None
 
     def acquire(self):
         try:
-            handle = open(self.path, "a+")
+            descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
         except OSError as error:
             raise RunFileError(f"cannot create {self.path}: {error.strerror or error}") from None
         try:
-            fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.lockf(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            handle.close()
-            raise RunFileError(f"{self.path.parent} is in use by {holder} (lock file {self.path}); wait for that "
-                               f"run to stop or use another --log_dir") from None
-        with contextlib.suppress(OSError):  # the holder's name is a courtesy; a full disk must not stop the run
-            handle.seek(0)
-            handle.truncate()
-            handle.write(f"process {os.getpid()} on {socket.gethostname()}\n")
-            handle.flush()
-        self._handle = handle
+            holder = _read_holder(descriptor)
+            os.close(descriptor)
+            raise RunFileError(in_use_message(self.path.parent, holder)) from None
+        # The holder's name is a courtesy: written unbuffered, so a full disk fails here (ignored) and never later.
+        with contextlib.suppress(OSError):
+            os.ftruncate(descriptor, 0)
+            os.pwrite(descriptor, f"process {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
+        self._descriptor = descriptor
         return self
 
     def release(self):
-        if self._handle is not None:
+        if self._descriptor is not None:
             with contextlib.suppress(OSError):
-                fcntl.lockf(self._handle, fcntl.LOCK_UN)
-            self._handle.close()
-            self._handle = None
+                fcntl.lockf(self._descriptor, fcntl.LOCK_UN)
+            with contextlib.suppress(OSError):
+                os.close(self._descriptor)
+            self._descriptor = None
 
     def __enter__(self):
         return self.acquire()

@@ -5,8 +5,12 @@ line up with the original's. This project adds `log_z/*`, `steps_per_second`, `d
 values of the final test (kept apart from the periodic `val/*` and `test/*` curves), a Custom Scalars layout that
 puts the bounds and log Z first (LAYOUT), and the HParams tab's choice of metrics (HPARAMS_METRICS).
 """
+import functools
+
 import numpy as np
 import tensorflow as tf
+
+from dvae.errors import RunError, first_line
 
 TRAINING_TAGS = {  # training values (dvae/objectives.py, dvae/relaxations.py) -> tag
     "recon": "obj/recon_loss", "kl": "obj/kl", "kl_coeff": "kl_coeff", "learning_rate": "learning_rate",
@@ -99,24 +103,41 @@ def image_grid(images, rows=10, cols=10, side=28):
     return (np.clip(grid, 0.0, 1.0) * 255.0).round().astype(np.uint8)[None, :, :, None]
 
 
+def _one_line_on_failure(method):
+    """A write of the event file that fails (a full disk, say) raises RunError with one line."""
+    @functools.wraps(method)
+    def write(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except (tf.errors.OpError, OSError) as error:
+            raise RunError(f"cannot write TensorBoard events to {self.run_dir} ({first_line(error)}); the last "
+                           f"checkpoint is kept") from None
+    return write
+
+
 class SummaryWriter:
     """Writes scalars, images and hyperparameters into the run directory's event files."""
 
+    @_one_line_on_failure
     def __init__(self, run_dir):
+        self.run_dir = run_dir
         self.writer = tf.summary.create_file_writer(str(run_dir))
 
+    @_one_line_on_failure
     def scalars(self, values, step):
         with self.writer.as_default(step=step):
             for tag, value in values.items():
                 tf.summary.scalar(tag, float(value))
         self.writer.flush()
 
+    @_one_line_on_failure
     def images(self, named_images, step):
         with self.writer.as_default(step=step):
             for tag, image in named_images.items():
                 tf.summary.image(tag, image)
         self.writer.flush()
 
+    @_one_line_on_failure
     def hparams(self, values):
         """The run's hyperparameters for TensorBoard's HParams tab, whose metrics are HPARAMS_METRICS (written
         once, when the run starts)."""
@@ -137,4 +158,8 @@ class SummaryWriter:
         self.writer.flush()
 
     def close(self):
-        self.writer.close()
+        """Every value was flushed when it was written, so a failure here loses nothing (and hides no error)."""
+        try:
+            self.writer.close()
+        except (tf.errors.OpError, OSError):
+            pass

@@ -3,18 +3,21 @@
 `step` is the optimiser's iteration counter. Two checkpoint managers share one `tf.train.Checkpoint`: the latest
 state for resuming (model, optimiser slots, batch-norm statistics, sampler state, random stream, best validation
 NLL, training wall time, and the step whose evaluation a stop interrupted, if any) and, kept apart, the
-best-validation model used for the final test. A checkpoint is written into a temporary directory and renamed,
-so a killed write leaves the previous checkpoint; such temporary directories are removed on the next start.
+best-validation model used for the final test. Both record the run's configuration (`run_config`), and a
+checkpoint whose configuration differs from the trainer's is never restored. A checkpoint is written into a
+temporary directory and renamed, so a killed write leaves the previous checkpoint; such temporary directories are
+removed on the next start.
 """
+import json
 import math
 import pathlib
-import re
 import shutil
 
 import tensorflow as tf
 
 from configs import paper
-from dvae import objectives
+from dvae import checkpoint_files, objectives, run_identity
+from dvae.checkpoint_files import CheckpointError, first_line
 
 
 def reproducible_graphs():
@@ -62,10 +65,15 @@ class Trainer(tf.Module):
         self.best_step = tf.Variable(-1, trainable=False, dtype=tf.int64, name="best_step")
         self.wall_time = tf.Variable(0.0, trainable=False, dtype=tf.float64, name="train_seconds")
         self.pending_eval_step = tf.Variable(-1, trainable=False, dtype=tf.int64, name="pending_eval_step")
-        state = dict(model=model, optimizer=self.optimizer, rng=self.rng, best_val_nll=self.best_val_nll,
-                     best_step=self.best_step, wall_time=self.wall_time)
-        self.checkpoint = tf.train.Checkpoint(**state, pending_eval_step=self.pending_eval_step)
-        self._checkpoint_before_pending_eval = tf.train.Checkpoint(**state)  # reads checkpoints of earlier versions
+        with tf.device("CPU:0"):
+            self.run_config = tf.Variable(run_identity.config_text(config), trainable=False,
+                                          name=checkpoint_files.CONFIG_VARIABLE)
+        self._state = dict(model=model, optimizer=self.optimizer, rng=self.rng, best_val_nll=self.best_val_nll,
+                           best_step=self.best_step, wall_time=self.wall_time)
+        # Entries that checkpoints of earlier versions lack; a checkpoint is read with those it has.
+        self._added_since = {"pending_eval_step": self.pending_eval_step,
+                             checkpoint_files.CONFIG_VARIABLE: self.run_config}
+        self.checkpoint = tf.train.Checkpoint(**self._state, **self._added_since)
         self.latest = tf.train.CheckpointManager(self.checkpoint, str(run_dir / "checkpoints"), max_to_keep=1,
                                                  checkpoint_name="latest")
         self.best = tf.train.CheckpointManager(self.checkpoint, str(run_dir / "best"), max_to_keep=1,
@@ -91,24 +99,34 @@ class Trainer(tf.Module):
 
     def _restore(self, manager):
         """Restores the manager's checkpoint if there is one; returns its path or None. Raises CheckpointError if
-        the checkpoint cannot be read."""
+        the checkpoint cannot be read or records another configuration."""
         path = manager.latest_checkpoint
         if path:
             try:
                 self._checkpoint_for(path).restore(path).assert_existing_objects_matched()
             except (tf.errors.OpError, AssertionError, ValueError, IndexError, KeyError, OSError) as error:
-                raise CheckpointError(f"checkpoint {path} cannot be read ({_first_line(error)}); move "
-                                      f"{manager.directory} away to start this run again from step 0") from None
+                raise checkpoint_files.unreadable(path, error) from None
         return path
 
     def _checkpoint_for(self, path):
-        """The checkpoint object matching the one at `path`: checkpoints written before `pending_eval_step` existed
-        lack it, and mean that no evaluation is due."""
-        names = tf.train.load_checkpoint(path).get_variable_to_shape_map()
-        if any(name.startswith("pending_eval_step/") for name in names):
+        """The checkpoint object matching the one at `path`, after checking the configuration it records.
+        Checkpoints written before `pending_eval_step` existed mean that no evaluation is due."""
+        try:
+            names = tf.train.load_checkpoint(path).get_variable_to_shape_map()
+        except (tf.errors.OpError, ValueError) as error:
+            raise checkpoint_files.unreadable(path, error) from None
+        if checkpoint_files.CONFIG_KEY in names:
+            recorded = json.loads(tf.train.load_checkpoint(path).get_tensor(checkpoint_files.CONFIG_KEY))
+            changed = run_identity.differences(recorded, self.config)
+            if changed:
+                raise CheckpointError(f"checkpoint {path} was trained with another configuration "
+                                      f"({', '.join(changed)}); it is not restored")
+        present = {key for key in self._added_since if checkpoint_files.variable_key(key) in names}
+        if "pending_eval_step" not in present:
+            self.pending_eval_step.assign(-1)
+        if len(present) == len(self._added_since):
             return self.checkpoint
-        self.pending_eval_step.assign(-1)
-        return self._checkpoint_before_pending_eval
+        return tf.train.Checkpoint(**self._state, **{key: self._added_since[key] for key in present})
 
     def restore_latest(self):
         return self._restore(self.latest)
@@ -130,7 +148,7 @@ class Trainer(tf.Module):
         try:
             return manager.save(checkpoint_number=self.step)
         except (tf.errors.OpError, OSError) as error:
-            raise CheckpointError(f"cannot write a checkpoint to {manager.directory} ({_first_line(error)}); "
+            raise CheckpointError(f"cannot write a checkpoint to {manager.directory} ({first_line(error)}); "
                                   f"the previous checkpoint is kept") from None
 
     def remove_partial_checkpoints(self):
@@ -138,13 +156,3 @@ class Trainer(tf.Module):
         for manager in (self.latest, self.best):
             for temp in pathlib.Path(manager.directory).glob("*_temp"):
                 shutil.rmtree(temp, ignore_errors=True)
-
-
-class CheckpointError(Exception):
-    """A checkpoint that cannot be read or written; one line."""
-
-
-def _first_line(error):
-    """The first line of an error's message, without TensorFlow's `{{function_node …}}` and `[Op:…]` wrapping."""
-    text = re.sub(r"\{\{[^}]*\}\}|\[Op:\w+\]", "", getattr(error, "message", None) or str(error)).strip()
-    return text.splitlines()[0].strip() if text else type(error).__name__

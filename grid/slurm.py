@@ -11,7 +11,6 @@ can report queued, running, requeued, finished and failed cells with their job i
 `squeue` and `scontrol`, which need no accounting database.
 """
 import datetime
-import json
 import os
 import re
 import signal
@@ -118,7 +117,10 @@ def _record(cell, log_dir, job):
     directory = runs.run_dir(cell, log_dir)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / RECORD_FILE
-    history = run_files.read_json(path).get("submissions", []) if path.exists() else []
+    try:
+        history = run_files.read_json(path).get("submissions", []) if path.exists() else []
+    except run_files.RunFileError:
+        history = []  # the unreadable record only held earlier job ids; the new one is complete
     entry = {"job_id": job.job_id, "stdout": str(job.paths.stdout), "stderr": str(job.paths.stderr),
              "submitted": datetime.datetime.now().isoformat(timespec="seconds")}
     run_files.write_json(path, {**entry, "submissions": [*history, entry]})
@@ -151,11 +153,15 @@ def _restarts(job_id):
 
 def cell_status(cell, log_dir, states):
     """(status, job id or None): finished / corrupt from the run directory, else queued / running / requeued from
-    Slurm, else failed (a job was submitted and is gone without results), else partial / missing."""
+    Slurm, else failed (a job was submitted and is gone without results), else partial / missing. RunFileError
+    (one line) if the cell's slurm.json is unreadable."""
     directory = runs.run_dir(cell, log_dir)
     status = run_files.run_status(directory)
     record = directory / RECORD_FILE
-    job_id = json.loads(record.read_text()).get("job_id") if record.exists() else None
+    try:
+        job_id = run_files.read_json(record).get("job_id") if record.exists() else None
+    except run_files.RunFileError as error:
+        raise run_files.RunFileError(f"{error}; delete it (it only records the cell's Slurm job ids)") from None
     if status in (run_files.FINISHED, run_files.CORRUPT):
         return status, job_id
     if job_id is None:

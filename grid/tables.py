@@ -14,6 +14,7 @@ import statistics
 
 from configs import experiments, paper
 from dvae import run_files
+from dvae.errors import first_line
 from grid import statistics as tests
 
 TABLE_METRIC = "test/neg_ll"
@@ -170,8 +171,17 @@ def write_csv(path, experiment_set, matched):
 
 
 def write_hparams(directory, matched):
-    """A TensorBoard HParams experiment with one session per finished run; the directory is rewritten."""
+    """A TensorBoard HParams experiment with one session per finished run; the directory is rewritten. A write
+    that fails (a full disk, say) raises run_files.RunFileError with one line."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+    try:
+        _write_hparams(directory, matched)
+    except tf.errors.OpError as error:
+        raise run_files.RunFileError(f"cannot write {directory}: {first_line(error)}") from None
+
+
+def _write_hparams(directory, matched):
     import tensorflow as tf
     from tensorboard.plugins.hparams import api as hp
     shutil.rmtree(directory, ignore_errors=True)

@@ -2,7 +2,9 @@
 # Bring up / take down a real single-node Slurm cluster on this machine, for
 # tests and CI (Debian/Ubuntu; Debian bookworm ships Slurm 22.05 and munge 0.5.15).
 #
-#   scripts/local-slurm.sh up       # install if needed, configure, start, wait until the node is idle
+#   scripts/local-slurm.sh install  # install slurm-wlm and munge with apt-get if they are missing (root)
+#   scripts/local-slurm.sh check    # exit 0 if `up` can run here (root, Slurm and munge installed), else say why
+#   scripts/local-slurm.sh up       # configure, start, wait until the node is idle (root; installs nothing)
 #   eval "$(scripts/local-slurm.sh up)"   # same, and export SLURM_CONF into this shell
 #   scripts/local-slurm.sh status   # sinfo + squeue
 #   scripts/local-slurm.sh down     # cancel all jobs, stop the daemons this script started
@@ -59,9 +61,28 @@ alive_pid() {
     [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
 }
 
+DAEMONS="slurmctld slurmd munged sbatch sinfo squeue scontrol scancel runuser"
+
+missing_programs() {
+    local program missing=()
+    for program in $DAEMONS; do
+        command -v "$program" >/dev/null || missing+=("$program")
+    done
+    echo "${missing[*]}"
+}
+
+cmd_check() {
+    [[ $EUID -eq 0 ]] || { echo "local-slurm: starting Slurm's daemons needs root" >&2; exit 1; }
+    local missing
+    missing=$(missing_programs)
+    if [[ -n $missing ]]; then
+        echo "local-slurm: not installed: $missing ('$0 install' installs them as root)" >&2
+        exit 1
+    fi
+}
+
 install_if_missing() {
-    if command -v slurmctld >/dev/null && command -v slurmd >/dev/null &&
-        command -v munged >/dev/null && command -v sbatch >/dev/null; then
+    if [[ -z $(missing_programs) ]]; then
         return
     fi
     log "installing slurm-wlm and munge with apt-get"
@@ -205,7 +226,7 @@ wait_idle() {
 
 cmd_up() {
     need_root up
-    install_if_missing
+    [[ -z $(missing_programs) ]] || die "not installed: $(missing_programs); '$0 install' installs them (root)"
     if alive_pid "$MUNGE_PID" >/dev/null && alive_pid "$CTLD_PID" >/dev/null &&
         alive_pid "$SLURMD_PID" >/dev/null && sinfo -h >/dev/null 2>&1; then
         log "already up ($STATE_DIR)"
@@ -291,12 +312,17 @@ cmd_status() {
 }
 
 case ${1:-} in
+install)
+    need_root install
+    install_if_missing
+    ;;
+check) cmd_check ;;
 up) cmd_up ;;
 down) cmd_down ;;
 purge) cmd_purge ;;
 status) cmd_status ;;
 *)
-    echo "usage: $0 up|down|purge|status   (state dir: \$DVAE_SLURM_DIR, default /tmp/dvae-slurm)" >&2
+    echo "usage: $0 install|check|up|down|purge|status   (state dir: \$DVAE_SLURM_DIR, default /tmp/dvae-slurm)" >&2
     exit 2
     ;;
 esac

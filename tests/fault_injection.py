@@ -3,8 +3,9 @@
     DVAE_FAULT=ACTION@POINT python tests/fault_injection.py <run.py flags>
 
 ACTION: a signal name (SIGINT, SIGTERM, SIGUSR1, SIGUSR2, SIGKILL), `fill_disk` (fills the file system of
-`--log_dir` with a file `filler` there) or `kill_soon` (SIGKILL from another thread a few milliseconds later, at
-whatever instant that is). POINT:
+`--log_dir` with a file `filler` there), `kill_soon` (SIGKILL from another thread a few milliseconds later, at
+whatever instant that is) or `truncate_best` (cuts the data file of the best-model checkpoint to 1000 bytes).
+POINT:
     train:N           after training step N
     eval:N:I          at the start of the I-th evaluated split (0 = validation, 1 = test) of the evaluation at step N
     eval:final:I      the same in the final evaluation
@@ -12,6 +13,9 @@ whatever instant that is). POINT:
     written:N         after the checkpoint of step N is written, before the checkpoint state file names it
     results           before results.json is written
     start             before config.json is written
+    data              before the dataset is loaded (start-up)
+    restore           before the latest checkpoint is restored (start-up)
+    final             before the best model is restored for the final test
 The fault fires once. A signal is delivered to this process, so the run meets it exactly as a user's.
 """
 import os
@@ -28,6 +32,7 @@ import run as run_module  # noqa: E402  (defines the flags)
 from absl import app  # noqa: E402
 from tensorflow.python.checkpoint import checkpoint_management  # noqa: E402
 
+import data  # noqa: E402
 from dvae import evaluation, run_files, training  # noqa: E402
 
 ACTION, POINT = os.environ["DVAE_FAULT"].split("@", 1)
@@ -50,6 +55,11 @@ def fill_disk():
     os.close(descriptor)
 
 
+def truncate_best():
+    for path in pathlib.Path(STATE["trainer"].best.directory).glob("best-*.data-*"):
+        path.write_bytes(path.read_bytes()[:1000])
+
+
 def fire(point):
     if STATE["fired"] or point != POINT:
         return
@@ -57,6 +67,8 @@ def fire(point):
     print(f"fault: {ACTION} at {point}", flush=True)
     if ACTION == "fill_disk":
         fill_disk()
+    elif ACTION == "truncate_best":
+        truncate_best()
     elif ACTION == "kill_soon":
         threading.Thread(target=lambda: (time.sleep(0.003), os.kill(os.getpid(), signal.SIGKILL)), daemon=True).start()
     else:
@@ -101,7 +113,9 @@ def json_written(path, value):
 
 
 wrap(training.Trainer, "__init__", after=trainer_built)
-wrap(training.Trainer, "restore_best", before=lambda *a: STATE.update(final=True))
+wrap(training.Trainer, "restore_best", before=lambda *a: (STATE.update(final=True), fire("final")))
+wrap(training.Trainer, "restore_latest", before=lambda *a: fire("restore"))
+wrap(data, "load_dataset", before=lambda *a, **k: fire("data"))
 wrap(training.Trainer, "save_latest", before=lambda *a, **k: fire(f"save:{step()}"))
 wrap(evaluation.Evaluator, "evaluate", before=evaluate_started)
 wrap(run_files, "write_json", before=json_written)

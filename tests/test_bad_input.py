@@ -11,6 +11,7 @@ from absl import flags
 import configs
 import run as run_module
 from configs import config as config_module
+from tests import environment
 from tests.test_reliability import RUN_SUBDIR, one_error_line, run
 
 BAD_VALUES = ("0", "-1", "nan", "inf", "-inf")
@@ -73,6 +74,12 @@ def test_log_dir_that_is_a_file_or_unwritable_gives_one_line(tmp_path):
     assert a_file.read_text() == "not a directory"
     read_only = tmp_path / "read-only"
     read_only.mkdir()
+    if not environment.is_root():  # a directory without write permission (root would write into it anyway)
+        read_only.chmod(0o555)
+        result = run(read_only)
+        assert result.returncode == 1 and "cannot create the run directory" in one_error_line(result)
+        assert "Permission denied" in one_error_line(result)
+        return
     mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(read_only)],
                              capture_output=True, text=True)
     assert mounted.returncode == 0, f"mounting a read-only tmpfs needs root: {mounted.stderr.strip()}"

@@ -1,7 +1,9 @@
 """Downloads from a local HTTP server: verified before anything is written, written atomically, clear errors."""
 import hashlib
 import http.server
+import os
 import socket
+import stat
 import threading
 
 import numpy as np
@@ -87,6 +89,19 @@ def test_download_parses_verifies_and_writes_the_packed_cache(server, tmp_path, 
         for split, images in splits.items():
             assert archive[split].shape == (len(images), 98) and archive[split].dtype == np.uint8
             np.testing.assert_array_equal(np.unpackbits(archive[split], axis=1), images)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002])
+def test_the_downloaded_cache_honours_the_umask(umask, server, tmp_path):
+    """A data directory shared on a cluster stays readable by the group: the cache gets 0666 less the umask, as
+    any file created with open(), not the owner-only mode of a temporary file."""
+    splits, expected = tiny_mnist()
+    previous = os.umask(umask)
+    try:
+        mnist.load_splits(tmp_path, base_url=serve_mnist(server, splits), expected=expected, timeout=TIMEOUT_S)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "binarized_mnist.npz").stat().st_mode) == 0o666 & ~umask
 
 
 def test_load_dataset_downloads_into_the_env_dir_from_the_env_url(server, tmp_path, monkeypatch, capsys):

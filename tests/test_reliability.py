@@ -14,6 +14,8 @@ import sys
 
 import pytest
 
+from tests import environment
+
 pytestmark = pytest.mark.slow
 REPO = pathlib.Path(__file__).resolve().parent.parent
 TINY = ["--struct=1-layer-lin", "--baseline=dvaes_power", "--num_train_iter=40", "--eval_every=20",
@@ -116,6 +118,7 @@ def test_sigkill_at_every_phase_resumes_to_identical_numbers(uninterrupted, tmp_
 @pytest.fixture
 def small_disk(tmp_path):
     """A 12 MiB tmpfs: room for two checkpoints of the tiny run and little else (needs root to mount)."""
+    environment.require(environment.is_root(), "filling a disk needs a small tmpfs, and mounting one needs root")
     mount = tmp_path / "disk"
     mount.mkdir()
     result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs", str(mount)], capture_output=True,
@@ -177,3 +180,30 @@ def test_run_directory_is_locked_while_a_run_works_on_it(tmp_path):
     # The holder died without releasing anything: its lock is taken over.
     result = run(tmp_path, args=["--num_train_iter=10", "--eval_every=10"])
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+def fill(directory):
+    """Writes zeros into `directory/filler` until its file system refuses even one byte."""
+    descriptor = os.open(directory / "filler", os.O_WRONLY | os.O_CREAT)
+    for size in (1 << 16, 4096, 512, 1):
+        try:
+            while True:
+                os.write(descriptor, b"\0" * size)
+        except OSError:
+            pass
+    os.close(descriptor)
+
+
+def test_a_full_disk_from_the_first_start_on_gives_one_line_at_every_write(small_disk, uninterrupted):
+    fill(small_disk)
+    result = run(small_disk)  # the lock file, then config.json, on a disk without one free byte
+    assert result.returncode == 1 and "No space left on device" in one_error_line(result), result.stderr[-3000:]
+    (small_disk / "filler").unlink()
+    result = run(small_disk, "fill_disk@save:20")
+    assert result.returncode == 1 and "No space left on device" in one_error_line(result)
+    result = run(small_disk)  # still full: TensorBoard's event file is the first write
+    assert result.returncode == 1 and "cannot write TensorBoard events" in one_error_line(result), result.stderr
+    (small_disk / "filler").unlink()
+    result = run(small_disk)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert_same_as_uninterrupted(small_disk, uninterrupted, allow_repeats=True)

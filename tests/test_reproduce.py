@@ -136,11 +136,11 @@ def test_list_reports_finished_corrupt_partial_and_missing_runs(tmp_path, capsys
     (["--dataset=cifar", "--table"], "--dataset=cifar is not in set table1"),
     (["--set=mnist-lin-row", "--k=25", "--jobs=1"], "--k=25 is not in set mnist-lin-row"),
     (["--set=mnist-lin-row", "--k=5", "--baseline=dvaepp_exp", "--table"], "select no run"),
-    (["--jobs=0"], "--jobs=0 must be >= 1"),
+    (["--jobs=0"], "--jobs=0 must be an integer from 1 to 1024"),
     (["--seeds=1,x", "--list"], "--seeds=1,x"),
     (["--seeds=2,2", "--list"], "distinct"),
     (["--launcher=slurm", "--slurm_time=soon"], "--slurm_time=soon"),
-    (["--launcher=slurm", "--cpus_per_job=0"], "--cpus_per_job=0 must be >= 1"),
+    (["--launcher=slurm", "--cpus_per_job=0"], "--cpus_per_job=0 must be an integer from 1 to 4096"),
     (["--set=table1"], "say what to do"),
 ])
 def test_bad_input_is_a_one_line_error_with_status_2_and_writes_nothing(args, message, tmp_path, capsys):

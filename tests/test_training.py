@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 import configs
-from dvae import errors, experiment, training
+from dvae import errors, experiment, run_files, training
 
 SMALL = dict(struct="1-layer-lin", baseline="dvaes_power", num_train_iter=60, eval_every=60, sampler_chains=8,
              sampler_sweeps=1, ais_num_betas=10, ais_num_chains=8, val_iw_samples=1, eval_iw_samples=1,
@@ -82,7 +82,11 @@ def test_checkpoint_of_an_earlier_version_without_pending_eval_step_restores_eve
     saved = lambda checkpoint, directory: tf.train.CheckpointManager(
         checkpoint, str(directory), max_to_keep=1, checkpoint_name="latest").save(checkpoint_number=1)
     saved(earlier, tmp_path / "b" / config.experiment_id / "checkpoints")
+    tf.train.CheckpointManager(earlier, str(tmp_path / "b" / config.experiment_id / "best"), max_to_keep=1,
+                               checkpoint_name="best").save(checkpoint_number=7)  # the best model it records
     saved(tf.train.Checkpoint(model=trainer.model), tmp_path / "c" / config.experiment_id / "checkpoints")
+    for directory in ("b", "c"):  # earlier versions recorded the configuration in config.json only
+        run_files.write_json(tmp_path / directory / config.experiment_id / "config.json", config.to_dict())
     run.close()
     fresh = experiment.prepare(config, log_dir=tmp_path / "b", data_dir=str(mnist_dir), summary_every=20).trainer
     restored = [v.numpy() for v in fresh.model.variables] + [fresh.rng.state.numpy()]
