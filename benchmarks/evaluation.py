@@ -18,11 +18,12 @@ import time
 import numpy as np
 import tensorflow as tf
 
-import configs
-import data
+from dvae_sharp import configs
+from dvae_sharp import data
 from benchmarks import harness
-from dvae import evaluation, run_files, training
-from dvae.model import DiscreteVAE
+from dvae_sharp.dvae.model import evaluation
+from dvae_sharp.dvae.runner import run_files, training
+from dvae_sharp.dvae.model.discrete_vae import DiscreteVAE
 
 BATCH, REPS = 1000, 20          # 20000 rows per call, as the evaluator does for a batch of 1000
 FINAL_ROWS = 10000 * 4000

@@ -14,7 +14,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-import samplers
+from dvae_sharp import samplers
 
 
 def call_seconds(function, index):

@@ -16,8 +16,8 @@ import time
 import numpy as np
 import tensorflow as tf
 
-import samplers
-from samplers.oracle_rbms import oracle_rbm
+from dvae_sharp import samplers
+from dvae_sharp.samplers.oracle_rbms import oracle_rbm
 
 
 def oracle(kind, hard_weight_std=2.0, n1=12, n2=20, seed=1):

@@ -13,7 +13,7 @@ import argparse
 import numpy as np
 import tensorflow as tf
 
-import samplers
+from dvae_sharp import samplers
 from benchmarks import harness
 
 NUM_SAMPLES = 1000

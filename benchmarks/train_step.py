@@ -18,11 +18,12 @@ import tempfile
 
 import tensorflow as tf
 
-import configs
-import data
+from dvae_sharp import configs
+from dvae_sharp import data
 from benchmarks import harness
-from configs import paper
-from dvae import model as model_lib, priors, training
+from dvae_sharp.configs import paper
+from dvae_sharp.dvae.model import discrete_vae as model_lib, priors
+from dvae_sharp.dvae.runner import training
 
 BATCH = 100
 NUM_BATCHES = 8

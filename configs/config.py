@@ -8,7 +8,7 @@ and baseline (β, the evaluation batch size, the evaluation interval), and `chec
 import dataclasses
 import math
 
-from configs import paper
+from dvae_sharp.configs import paper
 
 SAMPLERS = ("pa", "pcd")  # population annealing (the original's `--qupa=True`) and persistent contrastive divergence
 

@@ -7,7 +7,7 @@ a row and the field whose values are the columns; the seeds of a cell are averag
 import dataclasses
 import itertools
 
-from configs import paper
+from dvae_sharp.configs import paper
 
 
 @dataclasses.dataclass(frozen=True)

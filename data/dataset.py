@@ -3,8 +3,8 @@ import dataclasses
 
 import numpy as np
 
-from data import mnist, omniglot
-from data.locate import resolve_data_dir
+from dvae_sharp.data import mnist, omniglot
+from dvae_sharp.data.locate import resolve_data_dir
 
 _PIXEL_MEAN_CLIP = 1e-3
 

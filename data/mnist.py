@@ -16,8 +16,8 @@ import types
 
 import numpy as np
 
-from data.locate import (DATA_DIR_ENV, DOWNLOAD_TIMEOUT_S, FETCH_ERRORS, DataError, check_file_slot, fetch,
-                         write_atomically)
+from dvae_sharp.data.locate import (DATA_DIR_ENV, DOWNLOAD_TIMEOUT_S, FETCH_ERRORS, DataError, check_file_slot, fetch,
+                                    write_atomically)
 
 NPZ_NAME = "binarized_mnist.npz"
 SPLITS = ("train", "valid", "test")

@@ -15,8 +15,8 @@ import types
 import numpy as np
 import scipy.io
 
-from data.locate import (DATA_DIR_ENV, DOWNLOAD_TIMEOUT_S, FETCH_ERRORS, DataError, check_file_slot, fetch,
-                         write_atomically)
+from dvae_sharp.data.locate import (DATA_DIR_ENV, DOWNLOAD_TIMEOUT_S, FETCH_ERRORS, DataError, check_file_slot, fetch,
+                                    write_atomically)
 
 MAT_NAME = "chardata.mat"
 URL = "https://github.com/yburda/iwae/raw/master/datasets/OMNIGLOT/chardata.mat"

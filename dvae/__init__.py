@@ -1,9 +1,9 @@
-"""DVAE, DVAE++ and DVAE#: the model, its training and evaluation. `dvae.load_run(run_dir)` loads a trained run
-(dvae/api.py); it is imported on first use, so that `import dvae` alone loads neither TensorFlow nor the data."""
+"""DVAE, DVAE++ and DVAE#: the model (`dvae_sharp.dvae.model`), the run around it (`dvae_sharp.dvae.runner`) and
+their use from Python: `load_run` (dvae/api.py, imported on first use), the SavedModel export and `dvae-plot`."""
 
 
 def __getattr__(name):
     if name == "load_run":
-        from dvae.api import load_run
+        from dvae_sharp.dvae.api import load_run
         return load_run
-    raise AttributeError(f"module 'dvae' has no attribute {name!r}")
+    raise AttributeError(f"module 'dvae_sharp.dvae' has no attribute {name!r}")

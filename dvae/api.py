@@ -1,7 +1,7 @@
 """A trained run from Python: `load_run(run_dir)` gives its model, ready to sample, score, encode and reconstruct.
 
-    import dvae
-    run = dvae.load_run("logs/make-run/binarized_mnist/1-layer-lin/dvaes_power/1")
+    import dvae_sharp
+    run = dvae_sharp.load_run("logs/make-run/binarized_mnist/1-layer-lin/dvaes_power/1")
     images = run.sample(100, seed=1).means                    # [100, 784] pixel probabilities of p(x|z), z ~ p(z)
     scores = run.log_likelihood(run.dataset.test, seed=1)    # log p̂(x) per image, as the run's final test
     print(scores.nll, "±", scores.nll_stderr, "against", run.results["metrics"]["test/neg_ll"])
@@ -18,9 +18,10 @@ from typing import NamedTuple, Optional
 import numpy as np
 import tensorflow as tf
 
-import configs
-import data
-from dvae import evaluation, model as model_lib, priors, run_files
+from dvae_sharp import configs
+from dvae_sharp import data
+from dvae_sharp.dvae.model import evaluation, discrete_vae as model_lib, priors
+from dvae_sharp.dvae.runner import run_files
 
 CHECKPOINTS = {"best": run_files.BEST_DIR, "latest": run_files.CHECKPOINT_DIR}  # which model -> its directory
 
@@ -42,7 +43,7 @@ class Encoding(NamedTuple):
 
 
 class LogLikelihood(NamedTuple):
-    """Per image: the importance-sampled log p̂(x) and its Monte-Carlo standard error (dvae/evaluation.py)."""
+    """Per image: the importance-sampled log p̂(x) and its Monte-Carlo standard error (dvae/model/evaluation.py)."""
     log_px: np.ndarray
     stderr: np.ndarray
 
@@ -109,7 +110,7 @@ class TrainedModel:
 
     def export(self, path, num_samples=100, num_prior_samples=100, num_sweeps=1000):
         """Writes a SavedModel to `path` (dvae/export.py) and returns the path."""
-        from dvae import export
+        from dvae_sharp.dvae import export
         return export.export_saved_model(self.model, path, num_samples, num_prior_samples, num_sweeps)
 
     def _images(self, x):

@@ -9,7 +9,7 @@
 `x` is float32 [N, 784] binary images and every seed an int64 pair. `sample` draws a fixed number of prior samples
 by population annealing from the uniform distribution (as `TrainedModel.sample`); `log_likelihood` uses a fixed
 number k of importance samples per image and the log Z stored with the model (the estimator of
-dvae/evaluation.py: log p̂(x) = log mean_j w_j, its variance from the two halves of the samples), drawn in chunks
+dvae/model/evaluation.py: log p̂(x) = log mean_j w_j, its variance from the two halves of the samples), drawn in chunks
 of at most 50 samples, so a call holds about 50 N rows at a time. The loaded object also carries `num_samples`,
 `num_prior_samples`, `log_z` and `config_json`.
 """
@@ -18,8 +18,8 @@ import math
 
 import tensorflow as tf
 
-from dvae import priors
-from dvae.encoder import bernoulli_posterior
+from dvae_sharp.dvae.model import priors
+from dvae_sharp.dvae.model.encoder import bernoulli_posterior
 
 SIGNATURES = ("sample", "log_likelihood", "encode", "reconstruct")
 MAX_CHUNK = 50

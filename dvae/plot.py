@@ -2,7 +2,7 @@
 
     dvae-plot logs/make-run                                  # every run below it, PNGs into each run directory
     dvae-plot logs/make-run/binarized_mnist/1-layer-lin/dvaes_power/1 --out_dir=plots
-    python -m dvae.plot RUN_OR_LOG_DIR [--checkpoint=latest] [--seed=1] [--num_sweeps=1000] [--data_dir=...]
+    python -m dvae_sharp.dvae.plot RUN_OR_LOG_DIR [--checkpoint=latest] [--seed=1] [--num_sweeps=1000] [--data_dir=...]
 
 A run directory is one holding config.json. With --out_dir, each run's pictures go to out_dir/<its path below the
 given directory>/. A run still training is drawn as far as it has got; a run without a checkpoint yet gets only
@@ -38,7 +38,7 @@ def build_parser():
 
 def find_runs(path):
     """The run directories at or below `path` (those holding config.json), sorted."""
-    from dvae import run_files
+    from dvae_sharp.dvae.runner import run_files
     if (path / run_files.CONFIG_FILE).is_file():
         return [path]
     return sorted(found.parent for found in path.rglob(run_files.CONFIG_FILE))
@@ -64,8 +64,9 @@ def draw_run(run_dir, target, args):
     """Writes the run's PNGs into `target`; returns the paths written and a note (or None)."""
     import tensorflow as tf
 
-    import configs
-    from dvae import api, run_figures, run_files
+    from dvae_sharp import configs
+    from dvae_sharp.dvae import api, run_figures
+    from dvae_sharp.dvae.runner import run_files
     results = run_files.read_results(run_dir) if (run_dir / run_files.RESULTS_FILE).exists() else None
     config = configs.Config.from_dict(results["config"] if results else
                                       run_files.read_json(run_dir / run_files.CONFIG_FILE))
@@ -82,9 +83,9 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     root, runs, out_dir = check_arguments(args)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from dvae import quiet, run_files
+    from dvae_sharp.dvae.runner import quiet, run_files
     quiet.tensorflow_started().get_logger().setLevel("ERROR")  # no retracing notices: each run has a new model
-    from dvae import api
+    from dvae_sharp.dvae import api
     failed = 0
     for run_dir in runs:
         target = out_dir / run_dir.relative_to(root) if out_dir else run_dir

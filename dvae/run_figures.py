@@ -16,7 +16,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from dvae import event_files, summaries  # noqa: E402
+from dvae_sharp.dvae.runner import event_files, summaries  # noqa: E402
 
 TRAINING_OBJECTIVES = (summaries.objective_tag(False), summaries.objective_tag(True))
 EVALUATION_CURVES = (("val/neg_elbo", "validation −ELBO", "tab:green", "--"), ("test/neg_elbo", "test −ELBO",

@@ -16,8 +16,8 @@ Monte-Carlo errors are part of it).
 import dataclasses
 import math
 
-from configs import experiments, paper
-from grid import committed, statistics, tables
+from dvae_sharp.configs import experiments, paper
+from dvae_sharp.grid import committed, statistics, tables
 
 WINNER = "dvaes_power"  # the baseline the paper claims best
 CLAIMS = {

@@ -8,9 +8,9 @@ import dataclasses
 import functools
 import pathlib
 
-from configs import experiments, paper
-from dvae import run_files
-from grid import runs, tables
+from dvae_sharp.configs import experiments, paper
+from dvae_sharp.dvae.runner import run_files
+from dvae_sharp.grid import runs, tables
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 RESULTS_ROOT = REPO / "docs" / "results"

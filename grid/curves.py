@@ -1,9 +1,9 @@
-"""The periodic evaluations of a run (dvae/event_files.py): from its `evaluations.json` or, for runs made before that
+"""The periodic evaluations of a run (dvae/runner/event_files.py): from its `evaluations.json` or, for runs made before that
 file existed, from its TensorBoard event files."""
 import pathlib
 
-from dvae import run_files
-from dvae.event_files import evaluations
+from dvae_sharp.dvae.runner import run_files
+from dvae_sharp.dvae.runner.event_files import evaluations
 
 
 def export(run_dir, target_dir):
@@ -13,6 +13,6 @@ def export(run_dir, target_dir):
     return target
 
 
-if __name__ == "__main__":  # python -m grid.curves RUN_DIR TARGET_DIR
+if __name__ == "__main__":  # python -m dvae_sharp.grid.curves RUN_DIR TARGET_DIR
     import sys
     print(export(*sys.argv[1:3]))

@@ -12,8 +12,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from configs import experiments, paper  # noqa: E402
-from grid import committed, curves, tables, trend  # noqa: E402
+from dvae_sharp.configs import experiments, paper  # noqa: E402
+from dvae_sharp.grid import committed, curves, tables, trend  # noqa: E402
 
 COLUMN = committed.COLUMN
 LINE = {"cpu-small": ":", "cpu-small-100k": "-", "cpu-small-1m": "-.", "cpu-small-paper-sampler": "--"}

@@ -13,8 +13,8 @@ import subprocess
 import sys
 import time
 
-from dvae import interrupts, run_files
-from grid import runs
+from dvae_sharp.dvae.runner import interrupts, run_files
+from dvae_sharp.grid import runs
 
 RUN_SCRIPT = pathlib.Path(__file__).resolve().parent.parent / "run.py"
 STDOUT_LOG = "stdout.log"

@@ -6,9 +6,9 @@ The runs are read through grid.committed, the comparisons through grid.claims an
 """
 import re
 
-from configs import experiments
-from dvae import run_files
-from grid import claims, committed, figures, statistics, tables, trend
+from dvae_sharp.configs import experiments
+from dvae_sharp.dvae.runner import run_files
+from dvae_sharp.grid import claims, committed, figures, statistics, tables, trend
 
 RESULTS_DOC = committed.REPO / "docs" / "RESULTS.md"
 FIGURES_DIR = committed.REPO / "docs" / "figures"

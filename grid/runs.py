@@ -9,9 +9,9 @@ import dataclasses
 import pathlib
 from typing import Optional
 
-import configs
-from configs import experiments
-from dvae import run_files
+from dvae_sharp import configs
+from dvae_sharp.configs import experiments
+from dvae_sharp.dvae.runner import run_files
 
 IGNORED_DIRS = {"hparams", "slurm", "checkpoints", "best"}
 

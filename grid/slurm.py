@@ -18,8 +18,8 @@ import subprocess
 import sys
 import time
 
-from dvae import run_files
-from grid import local, runs
+from dvae_sharp.dvae.runner import run_files
+from dvae_sharp.grid import local, runs
 
 RECORD_FILE = "slurm.json"
 QUEUED, RUNNING, REQUEUED, FAILED = "queued", "running", "requeued", "failed"
@@ -59,7 +59,7 @@ class CellJob:
         for name in local.THREAD_VARIABLES:
             os.environ[name] = str(threads)
         os.environ.setdefault("PYTHONUNBUFFERED", "1")
-        import run
+        from dvae_sharp import run
         status = run.run_in_process(arguments)
         if status == 0:
             return status

@@ -12,10 +12,10 @@ import os
 import shutil
 import statistics
 
-from configs import experiments, paper
-from dvae import run_files
-from dvae.errors import first_line
-from grid import statistics as tests
+from dvae_sharp.configs import experiments, paper
+from dvae_sharp.dvae.runner import run_files
+from dvae_sharp.dvae.runner.errors import first_line
+from dvae_sharp.grid import statistics as tests
 
 TABLE_METRIC = "test/neg_ll"
 HPARAMS_METRICS = ("test/neg_ll", "val/neg_ll", "test/neg_elbo")

@@ -9,8 +9,8 @@ of all changes Holm-corrected: a gap has moved when its adjusted p < ALPHA.
 import dataclasses
 import math
 
-from configs import experiments
-from grid import claims, committed, statistics
+from dvae_sharp.configs import experiments
+from dvae_sharp.grid import claims, committed, statistics
 
 BASE = "cpu-small"
 STUDIES = ("cpu-small", "cpu-small-100k", "cpu-small-1m", "cpu-small-paper-sampler")

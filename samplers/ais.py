@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import tensorflow as tf
 
-from samplers.rbm import as_seed, sample_bernoulli
+from dvae_sharp.samplers.rbm import as_seed, sample_bernoulli
 
 
 @tf.function

@@ -13,7 +13,7 @@ Everything is computed in float64; inputs may be numpy arrays or tensors of any 
 """
 import tensorflow as tf
 
-from samplers.rbm import log_marginal_left, neg_energy
+from dvae_sharp.samplers.rbm import log_marginal_left, neg_energy
 
 MAX_ENUMERATED_UNITS = 20
 _BLOCK_BITS = 14

@@ -7,8 +7,8 @@ sampler itself: the model assigns its AIS estimate to it (protocol §6.2, §6.5)
 """
 import tensorflow as tf
 
-from samplers.rbm import gibbs_chain
-from samplers.sampler import RBMSampler
+from dvae_sharp.samplers.rbm import gibbs_chain
+from dvae_sharp.samplers.sampler import RBMSampler
 
 
 class PersistentContrastiveDivergence(RBMSampler):

@@ -19,8 +19,8 @@ Two modes (docs/benchmarks-samplers.md has the measurements behind the default):
 """
 import tensorflow as tf
 
-from samplers.rbm import gibbs_sweep_from_right_logits, right_given_left_logits, sample_bernoulli
-from samplers.sampler import RBMSampler
+from dvae_sharp.samplers.rbm import gibbs_sweep_from_right_logits, right_given_left_logits, sample_bernoulli
+from dvae_sharp.samplers.sampler import RBMSampler
 
 
 def systematic_resampling_indices(log_weights, seed):

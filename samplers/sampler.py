@@ -15,7 +15,7 @@ import math
 
 import tensorflow as tf
 
-from samplers.rbm import as_seed
+from dvae_sharp.samplers.rbm import as_seed
 
 
 class RBMSampler(tf.Module):

@@ -6,11 +6,11 @@ Kernels (r0 = r(ζ | z = 0); r1(ζ) = r0(1 − ζ)): `PowerFunction`, `Truncated
 `OverlappingExponential`, `OverlappingUniformExponential`, `OverlappingGaussian`; `SpikeAndExponential` (Rolfe's
 DVAE); `ShiftedGaussianMixture` (DVAE# Gaussian-integral relaxation); `FactorialBernoulli` (the discrete posterior).
 """
-from smoothing.bernoulli import FactorialBernoulli
-from smoothing.gaussian_integral import ShiftedGaussianMixture
-from smoothing.kernels import Gaussian, PowerFunction, TruncatedExponential, UniformExponential
-from smoothing.mixtures import (OverlappingExponential, OverlappingGaussian, OverlappingMixture, OverlappingPower,
-                                OverlappingUniformExponential, SpikeAndExponential)
+from dvae_sharp.smoothing.bernoulli import FactorialBernoulli
+from dvae_sharp.smoothing.gaussian_integral import ShiftedGaussianMixture
+from dvae_sharp.smoothing.kernels import Gaussian, PowerFunction, TruncatedExponential, UniformExponential
+from dvae_sharp.smoothing.mixtures import (OverlappingExponential, OverlappingGaussian, OverlappingMixture,
+                                           OverlappingPower, OverlappingUniformExponential, SpikeAndExponential)
 
 __all__ = [
     "FactorialBernoulli",

@@ -1,7 +1,7 @@
 """The factorial Bernoulli posterior q(z | x) of the discrete model (protocol §5.8), a TFP distribution."""
 import tensorflow as tf
 
-from smoothing.distribution import UnitDistribution
+from dvae_sharp.smoothing.distribution import UnitDistribution
 
 
 class FactorialBernoulli(UnitDistribution):

@@ -3,8 +3,8 @@ import math
 
 import tensorflow as tf
 
-from smoothing.distribution import UnitDistribution
-from smoothing.implicit import with_implicit_gradients
+from dvae_sharp.smoothing.distribution import UnitDistribution
+from dvae_sharp.smoothing.implicit import with_implicit_gradients
 
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 

@@ -8,9 +8,9 @@ import math
 
 import tensorflow as tf
 
-from smoothing import kernels
-from smoothing.distribution import UnitDistribution
-from smoothing.implicit import with_implicit_gradients
+from dvae_sharp.smoothing import kernels
+from dvae_sharp.smoothing.distribution import UnitDistribution
+from dvae_sharp.smoothing.implicit import with_implicit_gradients
 
 
 class OverlappingMixture(UnitDistribution):

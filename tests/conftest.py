@@ -14,7 +14,7 @@ import pytest  # noqa: E402
 @pytest.fixture(scope="session")
 def mnist_dir():
     """The directory holding the verified binarized MNIST; one clear failure line if it cannot be had."""
-    import data
+    from dvae_sharp import data
     directory = data.resolve_data_dir()
     try:
         data.load_dataset("binarized_mnist", directory)

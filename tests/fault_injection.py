@@ -28,12 +28,13 @@ import time
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-import run as run_module  # noqa: E402  (defines the flags)
+from dvae_sharp import run as run_module  # noqa: E402  (defines the flags)
 from absl import app  # noqa: E402
 from tensorflow.python.checkpoint import checkpoint_management  # noqa: E402
 
-import data  # noqa: E402
-from dvae import evaluation, run_files, training  # noqa: E402
+from dvae_sharp import data  # noqa: E402
+from dvae_sharp.dvae.model import evaluation  # noqa: E402
+from dvae_sharp.dvae.runner import run_files, training
 
 ACTION, POINT = os.environ["DVAE_FAULT"].split("@", 1)
 STATE = {"trainer": None, "final": False, "eval_step": None, "eval_index": 0, "fired": False}

@@ -4,9 +4,9 @@ import itertools
 import numpy as np
 from scipy.special import logsumexp
 
-import configs
-from configs import paper
-from dvae.model import DiscreteVAE
+from dvae_sharp import configs
+from dvae_sharp.configs import paper
+from dvae_sharp.dvae.model.discrete_vae import DiscreteVAE
 
 
 def tiny_model(baseline="dvaes_power", groups=1, units=8, pixels=20, k=1, sampler="pcd", seed=3, coupling_std=1.0):

@@ -10,10 +10,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import configs
-import dvae
-from dvae import api, experiment, priors
-from samplers import exact_moments
+import dvae_sharp
+from dvae_sharp import configs
+from dvae_sharp.dvae import api
+from dvae_sharp.dvae.runner import experiment
+from dvae_sharp.dvae.model import priors
+from dvae_sharp.samplers import exact_moments
 from tests.model_helpers import tiny_model
 
 # A deliberately rough AIS (2 temperatures, 2 chains): the final test's log Z then differs from the one stored with
@@ -34,12 +36,12 @@ def run_dir(tmp_path_factory, mnist_dir):
 
 @pytest.fixture(scope="module")
 def loaded(run_dir, mnist_dir):
-    return dvae.load_run(run_dir, data_dir=str(mnist_dir))
+    return dvae_sharp.load_run(run_dir, data_dir=str(mnist_dir))
 
 
 def test_load_run_gives_the_best_model_with_the_log_z_of_results_json(loaded, run_dir, mnist_dir):
     results = json.loads((run_dir / "results.json").read_text())
-    assert dvae.load_run is api.load_run
+    assert dvae_sharp.load_run is api.load_run and dvae_sharp.dvae.load_run is api.load_run
     assert loaded.checkpoint == "best" and loaded.step == results["best_step"]
     assert loaded.config.to_dict() == results["config"] and loaded.results == results
     assert loaded.log_z == results["log_z"] and loaded.log_z_stderr == results["log_z_stderr"]
@@ -47,7 +49,7 @@ def test_load_run_gives_the_best_model_with_the_log_z_of_results_json(loaded, ru
     reader = tf.train.load_checkpoint(str(run_dir / "best"))
     stored = reader.get_tensor("model/rbm/log_z/.ATTRIBUTES/VARIABLE_VALUE")
     assert stored != np.float32(results["log_z"])  # the checkpoint's is the periodic evaluation's AIS value
-    latest = dvae.load_run(run_dir, checkpoint="latest", data_dir=str(mnist_dir))
+    latest = dvae_sharp.load_run(run_dir, checkpoint="latest", data_dir=str(mnist_dir))
     assert latest.step == 60 and latest.log_z_source.startswith("checkpoint")
 
 
@@ -94,12 +96,12 @@ def test_prior_samples_follow_the_rbm():
 def test_bad_input_gives_one_line(loaded, tmp_path):
     for path, message in ((tmp_path / "missing", "not a run directory"),):
         with pytest.raises(api.LoadError, match=message):
-            dvae.load_run(path)
+            dvae_sharp.load_run(path)
     (tmp_path / "config.json").write_text(json.dumps(configs.make_config(**SHORT).to_dict()))
     with pytest.raises(api.LoadError, match="has no best checkpoint|has no latest checkpoint"):
-        dvae.load_run(tmp_path)
+        dvae_sharp.load_run(tmp_path)
     with pytest.raises(api.LoadError, match="checkpoint must be one of"):
-        dvae.load_run(loaded.run_dir, checkpoint="first")
+        dvae_sharp.load_run(loaded.run_dir, checkpoint="first")
     with pytest.raises(ValueError, match="binary"):
         loaded.log_likelihood(np.full((2, 784), 0.5))
     with pytest.raises(ValueError, match="shape"):
@@ -112,7 +114,7 @@ FRESH_PROCESS = """
 import json, sys
 sys.path.append(sys.argv[1])
 try:
-    import dvae
+    import dvae_sharp
     raise SystemExit("the project is importable")
 except ImportError:
     pass

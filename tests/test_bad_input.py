@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from absl import flags
 
-import configs
-import run as run_module
-from configs import config as config_module
+from dvae_sharp import configs
+from dvae_sharp import run as run_module
+from dvae_sharp.configs import config as config_module
 from tests import environment
 from tests.test_reliability import RUN_SUBDIR, one_error_line, run
 
@@ -151,7 +151,7 @@ def test_data_file_name_taken_by_a_directory_gives_one_line(tmp_path):
 
 
 def test_ais_warns_when_its_weights_collapse():
-    import samplers
+    from dvae_sharp import samplers
     rng = np.random.default_rng(0)
     w = rng.normal(scale=3.0, size=(20, 20))
     estimate = samplers.ais_estimate(np.zeros(20), np.zeros(20), w, num_betas=3, num_chains=64, seed=(1, 2))

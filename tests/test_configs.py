@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-import configs
+from dvae_sharp import configs
 
 PROTOCOL = pathlib.Path(__file__).resolve().parents[1] / "docs" / "PROTOCOL.md"
 

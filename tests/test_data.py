@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-import data
-from data import mnist
+from dvae_sharp import data
+from dvae_sharp.data import mnist
 
 # From the dataset's README: number of ones and sha256 of the unpacked (N, 784) uint8 C-order array per split.
 REAL_MNIST = {

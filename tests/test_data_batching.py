@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-import data
+from dvae_sharp import data
 
 
 def toy_binary_dataset(num_examples):

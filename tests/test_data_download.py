@@ -9,8 +9,8 @@ import threading
 import numpy as np
 import pytest
 
-import data
-from data import locate, mnist, omniglot
+from dvae_sharp import data
+from dvae_sharp.data import locate, mnist, omniglot
 from tests.test_data_omniglot import grey_images, write_chardata
 
 TIMEOUT_S = 5.0

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.io
 
-import data
+from dvae_sharp import data
 
 NUM_TRAIN, NUM_VALID, NUM_TEST = 40, 1345, 30
 

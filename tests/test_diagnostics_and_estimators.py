@@ -5,8 +5,8 @@ import pytest
 import tensorflow as tf
 from scipy.special import expit
 
-import smoothing
-from dvae import evaluation, priors
+from dvae_sharp import smoothing
+from dvae_sharp.dvae.model import evaluation, priors
 from tests.model_helpers import tiny_model
 
 
@@ -67,8 +67,8 @@ def test_monte_carlo_standard_error_matches_the_spread_of_independent_replicates
 
 @pytest.mark.slow
 def test_reevaluation_of_a_finished_run_is_deterministic(tmp_path, mnist_dir):
-    import configs
-    from dvae import experiment, reevaluation, run_files
+    from dvae_sharp import configs
+    from dvae_sharp.dvae.runner import experiment, reevaluation, run_files
     config = configs.make_config(struct="1-layer-lin", num_train_iter=30, eval_every=30, sampler_chains=16,
                                  sampler_sweeps=2, ais_num_betas=20, ais_num_chains=16, val_iw_samples=2,
                                  eval_iw_samples=2, eval_batchsize=5000)

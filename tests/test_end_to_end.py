@@ -6,8 +6,8 @@ import pytest
 import tensorflow as tf
 from tensorboard.backend.event_processing import event_accumulator
 
-import configs
-from dvae import experiment
+from dvae_sharp import configs
+from dvae_sharp.dvae.runner import experiment
 
 TINY = dict(num_train_iter=200, train_batchsize=20, eval_every=200, sampler_chains=16, sampler_sweeps=2,
             ais_num_betas=20, ais_num_chains=16, val_iw_samples=2, eval_iw_samples=3, eval_batchsize=5000)

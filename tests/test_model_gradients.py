@@ -3,14 +3,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import configs
-from dvae import objectives
-from dvae.model import DiscreteVAE
+from dvae_sharp import configs
+from dvae_sharp.dvae.model import objectives
+from dvae_sharp.dvae.model.discrete_vae import DiscreteVAE
 
 
 @pytest.fixture(scope="module")
 def images(mnist_dir):
-    import data
+    from dvae_sharp import data
     dataset = data.load_dataset("binarized_mnist", str(mnist_dir))
     return dataset.train[:6].astype(np.float32), dataset.train_mean
 

@@ -4,8 +4,8 @@ import pytest
 import tensorflow as tf
 from scipy.special import expit, logsumexp
 
-import smoothing
-from dvae import kl, objectives, priors
+from dvae_sharp import smoothing
+from dvae_sharp.dvae.model import kl, objectives, priors
 from tests.model_helpers import all_states, exact_log_z, rbm_neg_energy, rbm_params, tiny_model
 
 
@@ -159,7 +159,7 @@ def test_kl_warmup_and_learning_rate_schedule():
     assert float(objectives.kl_warmup(0, 300.0)) == 0.0
     assert float(objectives.kl_warmup(150, 300.0)) == pytest.approx(0.5)
     assert float(objectives.kl_warmup(900, 300.0)) == 1.0
-    import configs
+    from dvae_sharp import configs
     schedule = objectives.learning_rate_schedule(configs.make_config(num_train_iter=1000))
     values = {step: float(schedule(step)) for step in (0, 20, 21, 600, 601, 750, 751, 950, 951, 999)}
     assert values == pytest.approx({0: 3e-4, 20: 3e-4, 21: 3e-3, 600: 3e-3, 601: 1e-3, 750: 1e-3, 751: 3e-4,

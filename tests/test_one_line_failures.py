@@ -11,9 +11,9 @@ import time
 import pytest
 from absl import flags
 
-import configs
-import reproduce
-import run as run_module
+from dvae_sharp import configs
+from dvae_sharp import reproduce
+from dvae_sharp import run as run_module
 from tests.test_bad_input import NUMERIC_FLAGS
 from tests.test_reliability import RUN_SUBDIR, TINY, run
 
@@ -156,8 +156,8 @@ def test_integer_options_of_reproduce_py_have_a_largest_value(option, highest, c
 
 
 def test_reproduce_py_names_a_damaged_slurm_record_and_an_unusable_log_dir_in_one_line(tmp_path, capsys):
-    from configs import experiments
-    from grid import runs
+    from dvae_sharp.configs import experiments
+    from dvae_sharp.grid import runs
     cell = experiments.EXPERIMENT_SETS["mnist-lin-trend"].cells()[0]
     record = runs.run_dir(cell, tmp_path) / "slurm.json"
     record.parent.mkdir(parents=True)

@@ -9,8 +9,9 @@ from matplotlib import image
 from tensorboard.backend.event_processing import event_accumulator
 from tensorboard.util import tensor_util
 
-import configs
-from dvae import experiment, plot, run_figures
+from dvae_sharp import configs
+from dvae_sharp.dvae.runner import experiment
+from dvae_sharp.dvae import plot, run_figures
 
 SHORT = dict(baseline="dvaes_exp", struct="1-layer-lin", k=1, num_train_iter=40, train_batchsize=20, eval_every=20,
              sampler_chains=16, sampler_sweeps=2, ais_num_betas=10, ais_num_chains=8, val_iw_samples=2,
@@ -72,12 +73,12 @@ def test_bad_input_is_one_line(arguments, message, tmp_path):
     arguments = [a.format(empty=tmp_path / "empty", file=tmp_path / "file") for a in arguments]
     if "--out_dir" in arguments[-1]:
         (tmp_path / "empty" / "config.json").write_text("{}")
-    result = subprocess.run([sys.executable, "-m", "dvae.plot", *arguments], capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-m", "dvae_sharp.dvae.plot", *arguments], capture_output=True, text=True,
                             timeout=120)
     assert result.returncode != 0 and result.stdout == ""
     assert len(result.stderr.splitlines()) == 1 and message in result.stderr, result.stderr
 
 
 def test_help_names_the_command():
-    result = subprocess.run([sys.executable, "-m", "dvae.plot", "--help"], capture_output=True, text=True, timeout=60)
+    result = subprocess.run([sys.executable, "-m", "dvae_sharp.dvae.plot", "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.startswith("usage: dvae-plot")

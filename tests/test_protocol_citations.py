@@ -85,7 +85,7 @@ def test_citation_parser_on_every_form_used():
 def test_citations_are_found_in_code_and_docs():
     citations = _citations()
     assert len(citations) >= 80, len(citations)
-    assert {"configs/paper.py", "dvae/priors.py", "docs/DEVIATIONS.md"} <= {c[0] for c in citations}
+    assert {"configs/paper.py", "dvae/model/priors.py", "docs/DEVIATIONS.md"} <= {c[0] for c in citations}
     assert any(kind == "item" for _, _, kind, _ in citations)
 
 

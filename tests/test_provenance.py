@@ -2,7 +2,7 @@
 constraints.txt that the set-up installs."""
 import pathlib
 
-from dvae import provenance
+from dvae_sharp.dvae.runner import provenance
 
 CONSTRAINTS = pathlib.Path(__file__).resolve().parent.parent / "constraints.txt"
 

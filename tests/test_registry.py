@@ -5,10 +5,11 @@ import pytest
 import tensorflow as tf
 from absl import flags
 
-import configs
-import run as run_module
-from dvae import objectives, relaxations, summaries
-from dvae.model import DiscreteVAE, TrainingTerms
+from dvae_sharp import configs
+from dvae_sharp import run as run_module
+from dvae_sharp.dvae.model import objectives, relaxations
+from dvae_sharp.dvae.runner import summaries
+from dvae_sharp.dvae.model.discrete_vae import DiscreteVAE, TrainingTerms
 
 SMOOTHING_TAGS = {  # protocol §10.4
     "dvae_spike_exp": {"beta", "posterior/beta"}, "dvaepp_exp": {"beta", "posterior/beta"},

@@ -11,10 +11,10 @@ import time
 
 import pytest
 
-import configs
-import reproduce
-from configs import experiments
-from grid import local, runs, tables
+from dvae_sharp import configs
+from dvae_sharp import reproduce
+from dvae_sharp.configs import experiments
+from dvae_sharp.grid import local, runs, tables
 
 REPO = local.RUN_SCRIPT.parent
 CPU_SMALL = experiments.BUDGETS["cpu-small"]
@@ -76,12 +76,14 @@ def test_filters_select_a_subset(capsys):
 # --- commands --------------------------------------------------------------------------------------------------
 
 PARSE_WITH_RUN_FLAGS = textwrap.dedent("""
-    import json, shlex, sys
-    import configs, run
+    import json, pathlib, shlex, sys
+    import dvae_sharp
+    from dvae_sharp import configs, run
+    checkout_run_py = str(pathlib.Path(dvae_sharp.__file__).resolve().parent.parent / "run.py")
     parsed = []
     for line in sys.stdin.read().splitlines():
         words = shlex.split(line)
-        assert words[:2] == [sys.executable, run.__file__], words
+        assert words[:2] == [sys.executable, checkout_run_py], words
         run.FLAGS.unparse_flags()
         run.FLAGS(["run.py", *words[2:]])
         run.config_from_flags()
@@ -293,7 +295,8 @@ def test_sigterm_to_the_launcher_is_forwarded_and_waits_for_the_children(tmp_pat
     then exits with 143 and starts nothing more."""
     environment = {**os.environ, "FAKE_STOPPED_BASELINE": "dvaes_power", "PYTHONPATH": str(REPO)}
     launcher = subprocess.Popen(
-        [sys.executable, "-c", "import sys, reproduce; from grid import local; local.RUN_SCRIPT = sys.argv[1]; "
+        [sys.executable, "-c", "import sys; from dvae_sharp import reproduce; from dvae_sharp.grid import local; "
+         "local.RUN_SCRIPT = sys.argv[1]; "
          "sys.exit(reproduce.main(sys.argv[2:]))", str(tmp_path / "fake_run.py"), "--set=mnist-lin-row", "--k=1",
          "--baseline=dvaes_power,dvae_spike_exp", f"--log_dir={tmp_path}", "--jobs=1", "--seeds=1"],
         env=environment, stdout=subprocess.PIPE, text=True, cwd=REPO)

@@ -2,8 +2,8 @@
 and every figure it embeds exists."""
 import re
 
-from configs import experiments
-from grid import committed, results_doc, runs
+from dvae_sharp.configs import experiments
+from dvae_sharp.grid import committed, results_doc, runs
 
 
 def test_committed_tables_equal_the_tables_regenerated_from_docs_results():

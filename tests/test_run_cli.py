@@ -74,7 +74,7 @@ def test_console_names_the_run_first_ends_with_results_and_tensorboard_and_has_n
 
 
 def test_eta_shows_days_and_leaves_out_the_first_steps_tracing():
-    from dvae.progress import Progress, format_duration
+    from dvae_sharp.dvae.runner.progress import Progress, format_duration
     assert format_duration(3 * 86400 + 4 * 3600 + 5 * 60 + 6) == "3d 04:05:06"
     assert format_duration(59) == "00:00:59"
     now = [100.0]
@@ -89,7 +89,7 @@ def test_eta_shows_days_and_leaves_out_the_first_steps_tracing():
 def test_readme_flag_table_lists_every_flag_of_run_py_with_its_default():
     """The README's flag table names exactly the flags run.py defines from configs.Config (plus --qupa and the run
     options), and each fixed default it prints is the field's default."""
-    import configs
+    from dvae_sharp import configs
     readme = (pathlib.Path(__file__).resolve().parent.parent / "README.md").read_text()
     table = readme[readme.index("| flag | default | meaning |"):].split("\n\n")[0]
     rows = {match[0]: match[1] for match in

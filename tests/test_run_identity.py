@@ -10,7 +10,7 @@ import shutil
 import pytest
 from absl import flags
 
-import run as run_module
+from dvae_sharp import run as run_module
 from tests.test_reliability import COMPARED, RUN_SUBDIR, TINY, one_error_line, run
 
 pytestmark = pytest.mark.slow

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import samplers
-from samplers.ais import _ais_log_weights
-from samplers.oracle_rbms import ORACLE_CASES, easy_rbm, hard_rbm, oracle_rbm
+from dvae_sharp import samplers
+from dvae_sharp.samplers.ais import _ais_log_weights
+from dvae_sharp.samplers.oracle_rbms import ORACLE_CASES, easy_rbm, hard_rbm, oracle_rbm
 from tests.test_samplers_oracles import as_tensors
 
 

@@ -8,8 +8,8 @@ import pytest
 import scipy.stats
 import tensorflow as tf
 
-import samplers
-from samplers.oracle_rbms import ORACLE_CASES, easy_rbm, oracle_rbm
+from dvae_sharp import samplers
+from dvae_sharp.samplers.oracle_rbms import ORACLE_CASES, easy_rbm, oracle_rbm
 
 def as_tensors(params, dtype=tf.float32):
     return [tf.constant(p, dtype) for p in params]

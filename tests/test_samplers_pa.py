@@ -12,8 +12,8 @@ import pytest
 import scipy.stats
 import tensorflow as tf
 
-import samplers
-from samplers.oracle_rbms import ORACLE_CASES, easy_rbm, hard_rbm, oracle_rbm
+from dvae_sharp import samplers
+from dvae_sharp.samplers.oracle_rbms import ORACLE_CASES, easy_rbm, hard_rbm, oracle_rbm
 from tests.test_samplers_oracles import as_tensors
 from tests.test_samplers_pcd import assert_moments_close, averaged_moments, sample_moments
 

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import samplers
-from samplers.oracle_rbms import ORACLE_CASES, easy_rbm, oracle_rbm
+from dvae_sharp import samplers
+from dvae_sharp.samplers.oracle_rbms import ORACLE_CASES, easy_rbm, oracle_rbm
 from tests.test_samplers_oracles import as_tensors
 
 NUM_CHAINS = 10000

@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from configs import experiments
-from grid import runs, slurm
+from dvae_sharp.configs import experiments
+from dvae_sharp.grid import runs, slurm
 from tests import environment
 from tests.test_reliability import COMPARED
 

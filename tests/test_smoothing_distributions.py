@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-import smoothing
+from dvae_sharp import smoothing
 
 tfd = tfp.distributions
 LOGITS = np.array([-2.5, -0.7, 0.0, 0.9, 3.0])
@@ -206,7 +206,7 @@ def test_named_mixtures_are_the_overlapping_mixture_of_their_kernel():
 def test_the_model_samples_through_these_distributions(baseline):
     """The encoder's relaxed posteriors (training) and discrete posteriors (evaluation) are the distributions of
     this package: there is one implementation of each."""
-    from dvae import encoder
+    from dvae_sharp.dvae.model import encoder
     from tests.model_helpers import tiny_model
     model = tiny_model(baseline, groups=2)
     x = tf.constant(np.random.default_rng(0).uniform(size=(3, 20)) < 0.5, tf.float32)
@@ -214,5 +214,5 @@ def test_the_model_samples_through_these_distributions(baseline):
     for make_posterior in (model.relaxation.posterior, encoder.bernoulli_posterior):
         posteriors, samples = model.encoder(x - model.x_mean, make_posterior, seed, training=False)
         for posterior, sample in zip(posteriors, samples):
-            assert isinstance(posterior, tfd.Distribution) and type(posterior).__module__.startswith("smoothing.")
+            assert isinstance(posterior, tfd.Distribution) and type(posterior).__module__.startswith("dvae_sharp.smoothing.")
             assert posterior.batch_shape == sample.shape == (3, 4)

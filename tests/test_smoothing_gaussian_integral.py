@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 from scipy import integrate, optimize, stats
 
-import smoothing
+from dvae_sharp import smoothing
 
 DRAWS = 20000
 LOGITS = np.array([-2.5, -0.7, 0.0, 0.4, 1.3, 3.0])

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 from scipy import integrate, stats
 
-import smoothing
+from dvae_sharp import smoothing
 from tests.test_smoothing_oracles import CASES, SAMPLED_CDF
 
 PAPER_KERNELS = [(name, beta) for name, case in CASES.items() for beta in case.betas]
@@ -146,7 +146,7 @@ def test_uniform_exponential_sampler_selects_a_component_with_the_first_uniform(
 
 
 def test_parameters_give_the_original_tensorboard_tags():
-    from dvae import summaries
+    from dvae_sharp.dvae.runner import summaries
     tags = [summaries.smoothing_scalars(0.0, kernel.parameters) for kernel in (
         smoothing.PowerFunction(40.0), smoothing.TruncatedExponential(12.0), smoothing.UniformExponential(16.0),
         smoothing.Gaussian(25.0))]

@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 from scipy import integrate, optimize, stats
 
-import smoothing
+from dvae_sharp import smoothing
 from tests.test_smoothing_oracles import CASES, SAMPLED_CDF, expectation_under_r0, mixture_cdf, mixture_pdf
 
 DRAWS = 20000

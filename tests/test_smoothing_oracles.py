@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-import smoothing
+from dvae_sharp import smoothing
 
 Case = collections.namedtuple("Case", "name make pdf cdf lower upper betas")
 

@@ -6,7 +6,7 @@ import math
 import pytest
 import scipy.stats
 
-from grid import claims, statistics, tables, trend
+from dvae_sharp.grid import claims, statistics, tables, trend
 
 
 def t2_two_sided(t):

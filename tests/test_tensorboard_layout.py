@@ -7,8 +7,8 @@ from tensorboard.backend.event_processing import event_accumulator
 from tensorboard.plugins.custom_scalar import layout_pb2, metadata as custom_scalar_metadata
 from tensorboard.plugins.hparams import metadata as hparams_metadata
 
-import configs
-from dvae import experiment, summaries
+from dvae_sharp import configs
+from dvae_sharp.dvae.runner import experiment, summaries
 
 SHORT = dict(baseline="dvaes_gi", struct="1-layer-lin", k=2, num_train_iter=20, train_batchsize=20, eval_every=10,
              sampler_chains=16, sampler_sweeps=2, ais_num_betas=10, ais_num_chains=8, val_iw_samples=2,

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import configs
-from dvae import errors, experiment, run_files, training
+from dvae_sharp import configs
+from dvae_sharp.dvae.runner import errors, experiment, run_files, training
 
 SMALL = dict(struct="1-layer-lin", baseline="dvaes_power", num_train_iter=60, eval_every=60, sampler_chains=8,
              sampler_sweeps=1, ais_num_betas=10, ais_num_chains=8, val_iw_samples=1, eval_iw_samples=1,

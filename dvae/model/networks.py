@@ -8,7 +8,7 @@ import math
 
 import tensorflow as tf
 
-from configs import paper
+from dvae_sharp.configs import paper
 
 
 class Dense(tf.Module):

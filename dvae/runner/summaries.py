@@ -10,9 +10,9 @@ import functools
 import numpy as np
 import tensorflow as tf
 
-from dvae.errors import RunError, first_line
+from dvae_sharp.dvae.runner.errors import RunError, first_line
 
-TRAINING_TAGS = {  # training values (dvae/objectives.py, dvae/relaxations.py) -> tag
+TRAINING_TAGS = {  # training values (dvae/model/objectives.py, dvae/model/relaxations.py) -> tag
     "recon": "obj/recon_loss", "kl": "obj/kl", "kl_coeff": "kl_coeff", "learning_rate": "learning_rate",
     "decay_encoder": "weigh decay/encoder", "decay_decoder": "weigh decay/decoder", "decay_total": "weigh decay/total",
     "sampler_log_z": "log_z/sampler", "b_zeta_num": "b_zeta_num", "eigen_lambda": "eigen/lambda",

@@ -4,7 +4,7 @@ Both take concatenated per-unit tensors [R, n] (left RBM side = first half) and 
 """
 import tensorflow as tf
 
-import smoothing
+from dvae_sharp import smoothing
 
 
 def bernoulli_entropy(logits):

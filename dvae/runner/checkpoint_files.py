@@ -3,7 +3,7 @@
 TensorFlow writes checkpoint N of a directory as `{prefix}-N.index` and `{prefix}-N.data-*` and then names it in
 the state file `checkpoint`; a run restores the checkpoint the state file names. `inspect` reads the state file
 and the checkpoint it names, every tensor of it, and what the checkpoint records: the configuration it was trained
-with (`run_config`, a JSON string stored since checkpoints record it; see dvae/run_identity.py) and the step of
+with (`run_config`, a JSON string stored since checkpoints record it; see dvae/runner/run_identity.py) and the step of
 the best validation model so far.
 
 A state file that is missing, empty or unreadable while complete checkpoints lie beside it is not taken for "no
@@ -22,7 +22,7 @@ from google.protobuf import text_format
 from tensorflow.python.checkpoint import checkpoint_management
 from tensorflow.python.training import checkpoint_state_pb2
 
-from dvae.errors import first_line
+from dvae_sharp.dvae.runner.errors import first_line
 
 STATE_FILE = "checkpoint"
 CONFIG_VARIABLE = "run_config"

@@ -1,8 +1,8 @@
 """The hierarchical encoder (protocol §7.2); its posteriors are the distributions of smoothing/."""
 import tensorflow as tf
 
-import smoothing
-from dvae import networks
+from dvae_sharp import smoothing
+from dvae_sharp.dvae.model import networks
 
 
 def bernoulli_posterior(group, outputs):

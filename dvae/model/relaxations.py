@@ -18,9 +18,9 @@ Adding a smoothing: its kernel in smoothing/, one line in KERNELS, its baseline 
 """
 import tensorflow as tf
 
-import smoothing
-from configs import paper
-from dvae import kl, priors
+from dvae_sharp import smoothing
+from dvae_sharp.configs import paper
+from dvae_sharp.dvae.model import kl, priors
 
 KERNELS = {  # smoothing name -> the kernel r(ζ | z) of an overlapping smoothing, built from β
     "power": lambda beta: smoothing.PowerFunction(beta, eps=paper.POWER_EPSILON),

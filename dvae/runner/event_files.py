@@ -2,7 +2,7 @@
 import os
 import pathlib
 
-from dvae import run_files
+from dvae_sharp.dvae.runner import run_files
 
 EVALUATION_TAGS = ("val/neg_ll", "test/neg_ll", "val/neg_elbo", "test/neg_elbo", "log_z/ais", "log_z/ais_stderr")
 

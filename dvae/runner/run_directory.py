@@ -1,8 +1,8 @@
 """A run directory before a run uses it: inspected in full, locked, its checkpoint state files repaired.
 
 `inspect` reads, before any work, everything the directory holds: both checkpoints (every tensor, and the
-configuration each records; dvae/checkpoint_files.py), results.json, evaluations.json and config.json
-(dvae/run_files.py), and checks that the command may use it (dvae/run_identity.py) and that the best model the
+configuration each records; dvae/runner/checkpoint_files.py), results.json, evaluations.json and config.json
+(dvae/runner/run_files.py), and checks that the command may use it (dvae/runner/run_identity.py) and that the best model the
 final test needs is there. Each problem is a SetupError of one line naming the file and what to do. It changes
 nothing on disk: a run calls it once before loading data, and again once it holds the directory's lock.
 """
@@ -10,8 +10,8 @@ import dataclasses
 import pathlib
 from typing import Optional
 
-from dvae import checkpoint_files, run_files, run_identity
-from dvae.errors import SetupError
+from dvae_sharp.dvae.runner import checkpoint_files, run_files, run_identity
+from dvae_sharp.dvae.runner.errors import SetupError
 
 
 def run_dir(log_dir, config):

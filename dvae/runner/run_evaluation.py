@@ -6,8 +6,8 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from dvae import interrupts, provenance, run_files, summaries, training
-from dvae.errors import RunError
+from dvae_sharp.dvae.runner import interrupts, provenance, run_files, summaries, training
+from dvae_sharp.dvae.runner.errors import RunError
 
 IMAGE_SEED_STREAM, DIAGNOSTICS_SEED_STREAM = 1 << 21, 1 << 20  # stateless seeds of their own: [seed, stream + step]
 

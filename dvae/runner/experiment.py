@@ -13,12 +13,13 @@ from typing import Optional
 
 import numpy as np
 
-import configs
-import data
-from dvae import (checkpoint_files, evaluation, interrupts, model as model_lib, run_directory, run_evaluation,
-                  run_files, summaries, training)
-from dvae.errors import RunError, SetupError  # noqa: F401  (run.py reports them through this module)
-from dvae.progress import Progress
+from dvae_sharp import configs
+from dvae_sharp import data
+from dvae_sharp.dvae.runner import (checkpoint_files, interrupts, run_directory, run_evaluation, run_files, summaries,
+                                    training)
+from dvae_sharp.dvae.model import evaluation, discrete_vae as model_lib
+from dvae_sharp.dvae.runner.errors import RunError, SetupError  # noqa: F401  (run.py reports them through this module)
+from dvae_sharp.dvae.runner.progress import Progress
 
 
 @dataclasses.dataclass

@@ -16,11 +16,11 @@ import pathlib
 import socket
 import tempfile
 
-from data.locate import new_file_mode
+from dvae_sharp.data.locate import new_file_mode
 
 CONFIG_FILE, RESULTS_FILE, LOCK_FILE = "config.json", "results.json", "run.lock"
 EVALUATIONS_FILE = "evaluations.json"  # every periodic evaluation: step, validation and test bounds, AIS log Z
-REEVALUATION_FILE = "reevaluation.json"  # the final test again with other sizes (dvae/reevaluation.py)
+REEVALUATION_FILE = "reevaluation.json"  # the final test again with other sizes (dvae/runner/reevaluation.py)
 CHECKPOINT_DIR, BEST_DIR = "checkpoints", "best"
 FINISHED, PARTIAL, MISSING, CORRUPT = "finished", "partial", "missing", "corrupt"
 RESULTS_KEYS = ("metrics", "config", "final_step")

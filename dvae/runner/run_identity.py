@@ -18,8 +18,8 @@ import json
 import pathlib
 from typing import Optional
 
-import configs
-from dvae import run_files
+from dvae_sharp import configs
+from dvae_sharp.dvae.runner import run_files
 
 
 class IdentityError(Exception):

@@ -1,17 +1,17 @@
 """The discrete VAE: hierarchical encoder, decoder and Boltzmann prior of one baseline (protocol §2, §4, §7, §8).
 
-`training_terms(x, seed)` gives the per-row terms of the training objective on relaxed latents (dvae/objectives.py
+`training_terms(x, seed)` gives the per-row terms of the training objective on relaxed latents (dvae/model/objectives.py
 turns them into the loss); `evaluation_terms(x, seed)` gives the log importance weight and neg-ELBO of the
 *discrete* model p(z) p(x|z) for posterior samples, which training and evaluation both rely on. What depends on
-the baseline is its relaxation (dvae/relaxations.py).
+the baseline is its relaxation (dvae/model/relaxations.py).
 """
 from typing import NamedTuple
 
 import tensorflow as tf
 
-from configs import paper
-from dvae import networks, priors, relaxations
-from dvae.encoder import HierarchicalEncoder, bernoulli_posterior
+from dvae_sharp.configs import paper
+from dvae_sharp.dvae.model import networks, priors, relaxations
+from dvae_sharp.dvae.model.encoder import HierarchicalEncoder, bernoulli_posterior
 
 
 class TrainingTerms(NamedTuple):

@@ -8,9 +8,10 @@ import time
 
 import tensorflow as tf
 
-import configs
-import data
-from dvae import evaluation, model as model_lib, provenance, run_files, training
+from dvae_sharp import configs
+from dvae_sharp import data
+from dvae_sharp.dvae.model import evaluation, discrete_vae as model_lib
+from dvae_sharp.dvae.runner import provenance, run_files, training
 
 class ReevaluationError(Exception):
     """A run that cannot be re-evaluated (not finished, no best model); one line."""

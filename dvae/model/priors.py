@@ -8,8 +8,8 @@ import math
 
 import tensorflow as tf
 
-import samplers
-from configs import paper
+from dvae_sharp import samplers
+from dvae_sharp.configs import paper
 
 
 def make_sampler(config, side, sweeps_per_temperature=paper.PA_SWEEPS_PER_TEMPERATURE, uniform_bits=16):

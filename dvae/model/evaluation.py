@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 from scipy.special import logsumexp
 
-import data
+from dvae_sharp import data
 
 MAX_ROWS_PER_CALL = 20000
 

@@ -15,9 +15,10 @@ import shutil
 
 import tensorflow as tf
 
-from configs import paper
-from dvae import checkpoint_files, objectives, run_identity
-from dvae.checkpoint_files import CheckpointError, first_line
+from dvae_sharp.configs import paper
+from dvae_sharp.dvae.runner import checkpoint_files, run_identity
+from dvae_sharp.dvae.model import objectives
+from dvae_sharp.dvae.runner.checkpoint_files import CheckpointError, first_line
 
 
 def reproducible_graphs():
