@@ -35,6 +35,10 @@ class _Kernel:
         """b(ζ) = log r0(1 − ζ) − log r0(ζ), the log-ratio log r1 − log r0 used by the priors (§6.6, §6.8)."""
         return self.log_pdf(1.0 - zeta) - self.log_pdf(zeta)
 
+    def pdf_and_cdf(self, zeta):
+        """(r0(ζ), R0(ζ)), the same values as `pdf` and `cdf`; a kernel whose two share work overrides it."""
+        return self.pdf(zeta), self.cdf(zeta)
+
 
 class PowerFunction(_Kernel):
     """Power-function smoothing (DVAE# paper, power-function overlapping transformation; protocol §5.2).
@@ -69,6 +73,13 @@ class PowerFunction(_Kernel):
 
     def log_pdf(self, zeta):
         return (self.lam - 1.0) * tf.math.log(self._shifted(zeta)) + math.log(self.lam)
+
+    def pdf_and_cdf(self, zeta):
+        """`pdf` and `cdf` from one logarithm of ζ + ε: the same operations on the same values, so the same
+        numbers, with one Log instead of two (the graph optimiser, off for reproducible runs, no longer merges
+        them; dvae/training.py)."""
+        log_shifted = tf.math.log(self._shifted(zeta))
+        return self.lam * tf.exp((self.lam - 1.0) * log_shifted), tf.exp(self.lam * log_shifted)
 
     def log_ratio(self, zeta):
         return (self.lam - 1.0) * (tf.math.log(self._shifted(1.0 - zeta)) - tf.math.log(self._shifted(zeta)))

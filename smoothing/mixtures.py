@@ -66,9 +66,10 @@ class OverlappingMixture(UnitDistribution):
     def _relaxed_sample(self, u_select, zeta0):
         off, on = self._weights()
         zeta = tf.where(u_select < on, 1.0 - zeta0, zeta0)
-        kernel = self.kernel
-        cdf_difference = kernel.cdf(zeta) - (1.0 - kernel.cdf(1.0 - zeta))
-        density = on * kernel.pdf(1.0 - zeta) + off * kernel.pdf(zeta)
+        pdf0, cdf0 = self.kernel.pdf_and_cdf(zeta)
+        pdf1, cdf1 = self.kernel.pdf_and_cdf(1.0 - zeta)
+        cdf_difference = cdf0 - (1.0 - cdf1)  # R0(ζ) − R1(ζ)
+        density = on * pdf1 + off * pdf0
         return with_implicit_gradients(zeta, [(cdf_difference / density, on)])
 
 
