@@ -31,11 +31,12 @@ import tempfile
 import tensorflow as tf
 from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
-import configs
-import data
+from dvae_sharp import configs
+from dvae_sharp import data
 from benchmarks import harness
-from configs import paper
-from dvae import encoder as encoder_lib, model as model_lib, priors, training
+from dvae_sharp.configs import paper
+from dvae_sharp.dvae.model import encoder as encoder_lib, discrete_vae as model_lib, priors
+from dvae_sharp.dvae.runner import training
 
 BATCH = 100
 MATMULS = {"MatMul", "_MklMatMul", "_MklNativeMatMul", "_FusedMatMul", "_MklFusedMatMul", "_MklNativeFusedMatMul",

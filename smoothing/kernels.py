@@ -77,7 +77,7 @@ class PowerFunction(_Kernel):
     def pdf_and_cdf(self, zeta):
         """`pdf` and `cdf` from one logarithm of ζ + ε: the same operations on the same values, so the same
         numbers, with one Log instead of two (the graph optimiser, off for reproducible runs, no longer merges
-        them; dvae/training.py)."""
+        them; dvae/runner/training.py)."""
         log_shifted = tf.math.log(self._shifted(zeta))
         return self.lam * tf.exp((self.lam - 1.0) * log_shifted), tf.exp(self.lam * log_shifted)
 
