@@ -28,7 +28,9 @@ def reproducible_graphs():
     log Z differing in its last bits by step 100, then diverging): 3 of 12 processes of one k = 5 configuration
     differed, whichever thread counts were set, while repeats inside one process agreed. With it off, 10 of 10
     processes agreed. The run's numbers then depend only on its seed and checkpoint, which exact resumption
-    (docs/RELIABILITY.md) needs. Must be called before the first function is traced.
+    (docs/RELIABILITY.md) needs. Re-measured later (docs/benchmarks-train-step.md), 32 of 32 processes agreed with
+    it on; it stays off because its arithmetic optimisation and constant folding change the numbers, which keeps
+    runs comparable, at a cost of 1–3 % of the step. Must be called before the first function is traced.
     """
     tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
 
