@@ -1,7 +1,7 @@
 """The layout's import rules, read from the source: every import of the project goes through `dvae_sharp` (a
 top-level `import data` or `from dvae import …` would load a second copy of a module, or a user's own `data`); the
-model imports nothing of the runner; smoothing and samplers import nothing of dvae (SPEC: the dependency
-direction)."""
+model imports nothing of the runner; smoothing, samplers, configs and data import nothing of dvae (SPEC: the
+dependency direction)."""
 import ast
 import pathlib
 import textwrap
@@ -65,7 +65,8 @@ def test_dependency_direction(folders, forbidden):
 
 
 def test_the_rule_sees_a_violation(tmp_path):
-    """The reader finds both import forms, so the rules above can fail."""
+    """The reader finds both import statements and the imports of a program held in a string, and passes over
+    prose, so the rules above can fail."""
     probe = tmp_path / "probe.py"
     probe.write_text("import data\nfrom dvae_sharp.dvae import runner\nfrom dvae_sharp.dvae.runner import training\n"
                      "PROGRAM = 'import sys; from dvae import run_files'\nPROSE = 'what to import here'\n")
