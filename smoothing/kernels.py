@@ -65,11 +65,19 @@ class PowerFunction(_Kernel):
     def _shifted(self, zeta):
         return tf.maximum(zeta, 0.0) + self.eps
 
+    def _pdf_at(self, log_shifted):
+        """r0 = λ (ζ + ε)^(λ−1), from log(ζ + ε)."""
+        return self.lam * tf.exp((self.lam - 1.0) * log_shifted)
+
+    def _cdf_at(self, log_shifted):
+        """R0 = (ζ + ε)^λ, from log(ζ + ε)."""
+        return tf.exp(self.lam * log_shifted)
+
     def pdf(self, zeta):
-        return self.lam * tf.exp((self.lam - 1.0) * tf.math.log(self._shifted(zeta)))
+        return self._pdf_at(tf.math.log(self._shifted(zeta)))
 
     def cdf(self, zeta):
-        return tf.exp(self.lam * tf.math.log(self._shifted(zeta)))
+        return self._cdf_at(tf.math.log(self._shifted(zeta)))
 
     def log_pdf(self, zeta):
         return (self.lam - 1.0) * tf.math.log(self._shifted(zeta)) + math.log(self.lam)
@@ -79,7 +87,7 @@ class PowerFunction(_Kernel):
         numbers, with one Log instead of two (the graph optimiser, off for reproducible runs, no longer merges
         them; dvae/runner/training.py)."""
         log_shifted = tf.math.log(self._shifted(zeta))
-        return self.lam * tf.exp((self.lam - 1.0) * log_shifted), tf.exp(self.lam * log_shifted)
+        return self._pdf_at(log_shifted), self._cdf_at(log_shifted)
 
     def log_ratio(self, zeta):
         return (self.lam - 1.0) * (tf.math.log(self._shifted(1.0 - zeta)) - tf.math.log(self._shifted(zeta)))
