@@ -164,9 +164,10 @@ def test_finished_run_without_checkpoints_is_not_retrained(uninterrupted, tmp_pa
 
 def test_run_directory_is_locked_while_a_run_works_on_it(tmp_path):
     (tmp_path / RUN_SUBDIR).mkdir(parents=True)
+    # The holder keeps the lock until it is killed: on a loaded machine the run below may take minutes to start.
     holder = subprocess.Popen([sys.executable, "-c", (
         "import sys, time; sys.path.insert(0, sys.argv[1]); from dvae_sharp.dvae.runner import run_files; "
-        "lock = run_files.RunLock(sys.argv[2]).acquire(); print('locked', flush=True); time.sleep(60)"),
+        "lock = run_files.RunLock(sys.argv[2]).acquire(); print('locked', flush=True); time.sleep(3600)"),
         str(REPO), str(tmp_path / RUN_SUBDIR)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
