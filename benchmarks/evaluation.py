@@ -2,8 +2,10 @@
 
 For each struct: seconds per 20000 scored rows (one posterior sample of one image each) with the evaluator's path
 (first encoder group once per image, `repeats`) and with the plain path (images tiled, every group per row), beside
-the floor measured in the same run: the bare matrix products of the same shapes (encoder once per image, the
-later groups and the decoder per row). With `--final_run_dir`, the real final test is also timed: the
+two floors measured in the same run: the bare matrix products of the evaluator's shapes (once per image: the
+first encoder group and the later groups' product with x; per row: the rest of the later groups and the decoder)
+with the uniform draws of the posterior samples, and those plus the softplus of the Bernoulli likelihood on every
+row's pixels. With `--final_run_dir`, the real final test is also timed: the
 best-validation checkpoint of that finished run scores all 10000 test images with `--final_samples` samples each
 through the evaluator, and the wall time is printed beside the floor's extrapolation to the same work. Usage:
 
@@ -29,11 +31,15 @@ BATCH, REPS = 1000, 20          # 20000 rows per call, as the evaluator does for
 FINAL_ROWS = 10000 * 4000
 
 
-def floor_function(config):
-    """The forward network floor of one evaluation call: group 0 on BATCH rows, the other groups and the decoder
-    on BATCH·REPS rows."""
+def floor_function(config, likelihood=False):
+    """The floor of one evaluation call: the forward matmuls (group 0 and the later groups' first-layer product
+    with x on BATCH rows, the rest of the later groups and the decoder on BATCH·REPS rows) and the posterior
+    samples' uniforms (BATCH·REPS × latents); with `likelihood`, also the softplus of the Bernoulli likelihood on
+    BATCH·REPS × pixels."""
     networks = len(harness.dense_chains(config))
-    return harness.floor(networks=(config, [BATCH] + [BATCH * REPS] * (networks - 1), False))
+    return harness.floor(networks=(config, [BATCH] + [BATCH * REPS] * (networks - 1), False, BATCH),
+                         uniforms=(BATCH * REPS, config.structure.num_latents),
+                         likelihood=(BATCH * REPS, config.input_size) if likelihood else None)
 
 
 def struct_row(struct, images, mean, repeats):
@@ -44,11 +50,13 @@ def struct_row(struct, images, mean, repeats):
     seed = tf.constant([1, 2], tf.int64)
     repeated_path = tf.function(lambda: model.evaluation_terms(x, seed, repeats=REPS), autograph=False)
     tiled_path = tf.function(lambda: model.evaluation_terms(tiled, seed), autograph=False)
-    jobs = {"floor": floor_function(config), "repeats": lambda i: repeated_path(), "tiled": lambda i: tiled_path()}
+    jobs = {"floor": floor_function(config), "floor + likelihood": floor_function(config, likelihood=True),
+            "repeats": lambda i: repeated_path(), "tiled": lambda i: tiled_path()}
     times = {name: ms / 1e3 for name, ms in harness.interleaved_medians(jobs, warmup=1, repeats=repeats)[0].items()}
     per_final = FINAL_ROWS / (BATCH * REPS)
-    return (f"| {struct} | {1e3 * times['floor']:.0f} | {1e3 * times['tiled']:.0f} | "
-            f"{1e3 * times['repeats']:.0f} | {times['repeats'] / times['floor']:.2f} | "
+    return (f"| {struct} | {1e3 * times['floor']:.0f} | {1e3 * times['floor + likelihood']:.0f} | "
+            f"{1e3 * times['tiled']:.0f} | {1e3 * times['repeats']:.0f} | {times['repeats'] / times['floor']:.2f} | "
+            f"{times['repeats'] / times['floor + likelihood']:.2f} | "
             f"{times['tiled'] * per_final / 60:.1f} | {times['repeats'] * per_final / 60:.1f} |")
 
 
@@ -76,15 +84,16 @@ def main():
     parser.add_argument("--final_run_dir", type=pathlib.Path, help="a finished run whose final test is timed")
     parser.add_argument("--final_samples", type=int, default=4000)
     args = parser.parse_args()
+    training.reproducible_graphs()  # the graph options of a run, which the evaluator calls here build no Trainer for
     if args.final_run_dir and not (args.final_run_dir / "config.json").is_file():
         parser.error(f"--final_run_dir={args.final_run_dir} holds no config.json of a run")
     dataset = data.load_dataset("binarized_mnist")
     images = dataset.test.astype(np.float32)
     print(f"ms per evaluation call of {BATCH} images × {REPS} samples (median of {args.repeats}); minutes for the "
           f"final test of 10000 images × 4000 samples extrapolated from it")
-    print("| struct | floor ms | tiled ms (before) | repeats ms (after) | after / floor | final min (before) "
-          "| final min (after) |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| struct | floor ms | floor + likelihood ms | tiled ms (before) | repeats ms (after) | after / floor "
+          "| after / (floor + likelihood) | final min (before) | final min (after) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for struct in args.structs.split(","):
         print(struct_row(struct, images, dataset.train_mean, args.repeats), flush=True)
     if args.final_run_dir:

@@ -7,7 +7,12 @@ alike), takes medians, and prints each time beside a floor measured in the same 
                     tf.while_loop, each product multiplied by its uniforms so that nothing is pruned
     network floor   the dense layers' matmuls of the encoder groups and the decoder: forward, and with
                     `backward` also dY·Wᵀ and xᵀ·dY per layer (no dY·Wᵀ into the data input of the first group);
-                    `rows_by_network` gives each network's rows (the evaluation runs group 0 once per image)
+                    `rows_by_network` gives each network's rows (the evaluation runs group 0 once per image), and
+                    `data_rows` the rows of the later groups' first-layer product with x (once per image)
+    uniforms        float32 uniform draws [rows, columns] (one per latent unit and row), summed
+    likelihood      softplus over [rows, pixels] and its row sums, with `backward` also its derivative σ: the
+                    transcendental work of the Bernoulli likelihood −log p(x|z) = Σ softplus((1 − 2x)·l), which no
+                    form of it can skip
 """
 import time
 
@@ -70,17 +75,27 @@ def dense_chains(config):
     return [list(zip(s[:-1], s[1:])) for s in sizes]
 
 
-def _network_ops(config, rows_by_network, backward):
+def _network_ops(config, rows_by_network, backward, data_rows=None):
     rng = np.random.default_rng(0)
     chains = dense_chains(config)
     weights = [[tf.constant(rng.normal(0, a ** -0.5, (a, b)), tf.float32) for a, b in chain] for chain in chains]
     inputs = [tf.constant(rng.normal(0, 1, (rows, chain[0][0])), tf.float32)
               for rows, chain in zip(rows_by_network, chains)]
+    pixels, later_groups = config.input_size, range(1, len(chains) - 1)
+    if data_rows:  # the later groups' first layer: x W_x on data_rows rows, the samples' part on every row
+        assert not backward, "the once-per-image data part is a forward-only floor"
+        data = tf.constant(rng.normal(0, 1, (data_rows, pixels)), tf.float32)
+        for index in later_groups:
+            inputs[index] = inputs[index][:, pixels:]
 
     def build(seed):
         outputs = []
         for index, (x, ws) in enumerate(zip(inputs, weights)):
             activations = [x]
+            if data_rows and index in later_groups:
+                outputs.append(tf.reduce_sum(tf.matmul(data, ws[0][:pixels])))
+                activations.append(tf.matmul(x, ws[0][pixels:]))
+                ws = ws[1:]
             for w in ws:
                 activations.append(tf.matmul(activations[-1], w))
             outputs.append(tf.reduce_sum(activations[-1]))
@@ -96,11 +111,23 @@ def _network_ops(config, rows_by_network, backward):
     return build
 
 
-def floor(networks=None, gibbs=None, seed_offset=0):
+def _likelihood_ops(rows, pixels, backward=False):
+    logits = tf.constant(np.random.default_rng(0).normal(0, 3, (rows, pixels)), tf.float32)
+    return lambda seed: [tf.reduce_sum(tf.nn.softplus(logits), -1)] + (
+        [tf.reduce_sum(tf.sigmoid(logits), -1)] if backward else [])
+
+
+def _uniform_ops(rows, columns):
+    return lambda seed: [tf.reduce_sum(tf.random.stateless_uniform([rows, columns], seed), -1)]
+
+
+def floor(networks=None, gibbs=None, uniforms=None, likelihood=None, seed_offset=0):
     """function(i) running, in one tf.function (so that independent parts may overlap as in a step), the network
-    floor `networks` = (config, rows_by_network, backward) and the Gibbs floor `gibbs` = (num_chains, left, right,
-    sweeps, uniform_bits); either may be None."""
-    parts = ([_network_ops(*networks)] if networks else []) + ([_gibbs_ops(*gibbs)] if gibbs else [])
+    floor `networks` = (config, rows_by_network, backward[, data_rows]), the Gibbs floor `gibbs` = (num_chains, left, right,
+    sweeps, uniform_bits), the uniform draws `uniforms` = (rows, columns) and the likelihood floor `likelihood` =
+    (rows, pixels[, backward]); any may be None."""
+    parts = [make(*options) for make, options in ((_network_ops, networks), (_gibbs_ops, gibbs),
+                                                  (_uniform_ops, uniforms), (_likelihood_ops, likelihood)) if options]
 
     @tf.function
     def run(seed):

@@ -1,11 +1,12 @@
-"""Where the compiled training step spends its time: a per-op profile grouped by the part of the model.
+"""Where the compiled training step (or the evaluation) spends its time: a per-op profile by part of the model.
 
 For each (struct, k), a fresh `Trainer.train_step` (networks alone by default: PCD with 1 chain and 1 sweep) is
 warmed up, its wall time measured beside the network floor of benchmarks/harness.py (interleaved medians), and then
 `--steps` steps run under the TensorFlow profiler. Each op event of the trace (its own time on the thread that ran
 it) is put in one group by its name and type; the table gives each group's ms per step and its share of the mean
 wall time of the profiled steps, and the rest of those steps (executor scheduling, function call, copies, and the
-profiler's own overhead) as "outside ops".
+profiler's own overhead) as "outside ops". With `--workload=evaluation` the workload is, per struct, one call of
+the evaluator's log-weights on 1000 test images × 20 posterior samples, beside the floor of benchmarks/evaluation.py.
 
 To attribute ops, this script (and only it) wraps the model's parts in name scopes: `encoder`, `decoder`
 (reconstruction cost), `prior` (log p(ζ) − log q(ζ|x)), `sampler` and `loss` (objective, weight decay). Gradient
@@ -13,7 +14,7 @@ ops carry the scope of the op they differentiate. Name scopes change node names 
 
     DVAE_DATA_DIR=... python -m benchmarks.profile_step [--structs 1-layer-lin,4-layer-nonlin] [--ks 5,25]
         [--baseline dvaes_power] [--sampler_chains 1] [--sampler_sweeps 1] [--steps 10] [--warmup 3]
-        [--repeats 15] [--grappler JSON] [--by group|type|group-type]
+        [--repeats 15] [--grappler JSON] [--by group|type|group-type] [--workload train_step|evaluation]
 
 `--grappler` replaces the project's graph-optimiser options (`training.reproducible_graphs`) by the given
 `tf.config.optimizer.set_experimental_options` dictionary, e.g. '{"disable_meta_optimizer": false}'.
@@ -33,7 +34,7 @@ from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
 from dvae_sharp import configs
 from dvae_sharp import data
-from benchmarks import harness
+from benchmarks import evaluation, harness
 from dvae_sharp.configs import paper
 from dvae_sharp.dvae.model import encoder as encoder_lib, discrete_vae as model_lib, priors
 from dvae_sharp.dvae.runner import training
@@ -119,14 +120,32 @@ def op_times(trace_dir, steps, by):
     return totals
 
 
-def profile_case(struct, k, args, dataset, batches, temp_dir):
+def training_case(struct, k, args, dataset, batches, temp_dir):
+    """(the training step as job(i), its network floor as job(i))."""
     config = configs.make_config(struct=struct, baseline=args.baseline, k=k, sampler="pcd",
                                  sampler_chains=args.sampler_chains, sampler_sweeps=args.sampler_sweeps)
     model = model_lib.DiscreteVAE(config, dataset.train_mean)
     add_name_scopes(model)
     trainer = training.Trainer(model, config, temp_dir / f"{struct}-{k}")
     step = lambda i: trainer.train_step(batches[i % len(batches)])  # noqa: E731
-    network_floor = harness.floor(networks=(config, [BATCH * k] * len(harness.dense_chains(config)), True))
+    return step, harness.floor(networks=(config, [BATCH * k] * len(harness.dense_chains(config)), True))
+
+
+def evaluation_case(struct, k, args, dataset, batches, temp_dir):
+    """(one evaluator call, 1000 test images × 20 posterior samples, as job(i); its network floor as job(i))."""
+    config = configs.make_config(struct=struct, baseline=args.baseline, sampler_chains=1, sampler_sweeps=1)
+    model = model_lib.DiscreteVAE(config, dataset.train_mean)
+    add_name_scopes(model)
+    images = tf.constant(dataset.test[:evaluation.BATCH], tf.float32)
+    call = tf.function(lambda seed: model.evaluation_terms(images, seed, repeats=evaluation.REPS), autograph=False)
+    return lambda i: call(tf.constant([i, 2], tf.int64)), evaluation.floor_function(config)
+
+
+WORKLOADS = {"train_step": training_case, "evaluation": evaluation_case}
+
+
+def profile_case(struct, k, args, dataset, batches, temp_dir):
+    step, network_floor = WORKLOADS[args.workload](struct, k, args, dataset, batches, temp_dir)
     medians, _ = harness.interleaved_medians({"step": step, "floor": network_floor}, args.warmup, args.repeats)
     trace_dir = str(temp_dir / f"trace-{struct}-{k}")
     tf.profiler.experimental.start(trace_dir)
@@ -138,7 +157,8 @@ def profile_case(struct, k, args, dataset, batches, temp_dir):
 
 def print_case(struct, k, medians, totals):
     wall, floor = medians["profiled"], medians["floor"]
-    print(f"\n### {struct}, k = {k}: step {medians['step']:.1f} ms unprofiled (median), network floor {floor:.1f} ms "
+    case = f"{struct}, k = {k}" if k else struct
+    print(f"\n### {case}: step {medians['step']:.1f} ms unprofiled (median), network floor {floor:.1f} ms "
           f"({medians['step'] / floor:.2f}× floor); {wall:.1f} ms profiled (mean), the 100 % below\n")
     print("| op group | ms | % of step |")
     print("|---|---:|---:|")
@@ -164,14 +184,21 @@ def main():
     parser.add_argument("--grappler", default=None, help="graph-optimiser options (JSON) instead of the project's")
     parser.add_argument("--by", default="group", choices=["group", "type", "group-type"],
                         help="rows: model part, op type, or both")
+    parser.add_argument("--workload", default="train_step", choices=sorted(WORKLOADS),
+                        help="the training step, or one evaluator call (1000 images × 20 samples; --ks unused)")
     args = parser.parse_args()
+    if args.workload == "evaluation":
+        args.ks = "0"
     if args.grappler:
         options = json.loads(args.grappler)
         training.reproducible_graphs = lambda: tf.config.optimizer.set_experimental_options(options)
+    training.reproducible_graphs()  # as a run sets them, also for the evaluation workload, which builds no Trainer
     dataset = data.load_dataset("binarized_mnist")
     batches = [tf.constant(dataset.train[i * BATCH:(i + 1) * BATCH], tf.float32) for i in range(8)]
-    print(f"Per-op profile of the training step, baseline {args.baseline}, PCD {args.sampler_chains} × "
-          f"{args.sampler_sweeps}, batches of {BATCH}, {args.steps} profiled steps; graph options: "
+    workload = (f"the training step, baseline {args.baseline}, PCD {args.sampler_chains} × {args.sampler_sweeps}, "
+                f"batches of {BATCH}" if args.workload == "train_step" else
+                f"one evaluator call, baseline {args.baseline}, {evaluation.BATCH} images × {evaluation.REPS} samples")
+    print(f"Per-op profile of {workload}, {args.steps} profiled calls; graph options: "
           f"{args.grappler or 'the project default'}.")
     with tempfile.TemporaryDirectory() as temp:
         for struct in args.structs.split(","):

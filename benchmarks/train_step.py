@@ -7,7 +7,9 @@ negligible), PCD at the paper's settings (1000 chains, 40 sweeps) and population
 used (float32 Gibbs uniforms; 40 temperatures × 1 sweep), built by replacing the model's sampler. All workloads of
 one (struct, k) are interleaved (benchmarks/harness.py). The floor, in the same run: the dense layers' forward and
 backward matmuls at B·k rows, plus for the sampler rows 40 × (two matmuls [1000, side]×[side, side] and two float32
-uniform draws [1000, side]), as the paper's sampler draws them.
+uniform draws [1000, side]), as the paper's sampler draws them. The floor with likelihood adds what the protocol
+cannot skip either: one uniform draw per latent unit and row, and the Bernoulli likelihood's softplus and its
+derivative over B·k × 784.
 
     DVAE_DATA_DIR=... python -m benchmarks.train_step [--structs ...] [--ks 1,5,25] [--baseline dvaes_power]
         [--repeats 15] [--warmup 2] [--case_seconds 40] [--historical]
@@ -60,16 +62,21 @@ def case_rows(struct, k, args, dataset, batches, temp_dir, settings):
                              settings[label][1]) for n, label in enumerate(settings)}
     networks_config = config_of[NETWORKS_ALONE]
     networks = (networks_config, [BATCH * k] * len(harness.dense_chains(networks_config)), True)
-    side = networks_config.structure.rbm_side
+    side, latents = networks_config.structure.rbm_side, networks_config.structure.num_latents
+    protocol = dict(uniforms=(BATCH * k, latents), likelihood=(BATCH * k, networks_config.input_size, True))
+    sampler = dict(gibbs=(1000, side, side, 40, 32))
     jobs["floor: networks"] = harness.floor(networks=networks)
-    jobs["floor: networks + sampler"] = harness.floor(networks=networks, gibbs=(1000, side, side, 40, 32))
+    jobs["floor: networks + sampler"] = harness.floor(networks=networks, **sampler)
+    jobs["floor with likelihood: networks"] = harness.floor(networks=networks, **protocol)
+    jobs["floor with likelihood: networks + sampler"] = harness.floor(networks=networks, **sampler, **protocol)
     medians, repeats = harness.interleaved_medians(jobs, args.warmup, args.repeats, args.case_seconds)
     rows = []
     for label in settings:
-        floor = medians["floor: networks" if label == NETWORKS_ALONE else "floor: networks + sampler"]
+        parts = "networks" if label == NETWORKS_ALONE else "networks + sampler"
+        floor, floor_with_likelihood = medians[f"floor: {parts}"], medians[f"floor with likelihood: {parts}"]
         step = medians[label]
         rows.append(f"| {struct} | {k} | {BATCH * k} | {label} | {step:.1f} | {floor:.1f} | {step / floor:.2f} "
-                    f"| {repeats} |")
+                    f"| {floor_with_likelihood:.1f} | {step / floor_with_likelihood:.2f} | {repeats} |")
     return rows
 
 
@@ -90,8 +97,9 @@ def main():
     print(f"ms per training step (forward, backward, Adam, sampler advanced once), baseline {args.baseline}, batches "
           f"of {BATCH} binarized-MNIST training images, float32; median of the repetitions shown, interleaved, after "
           f"{args.warmup} warm-up steps. Floors: benchmarks/harness.py.")
-    print("| struct | k | B·k | sampler | step ms | floor ms | × floor | repeats |")
-    print("|---|---:|---:|---|---:|---:|---:|---:|")
+    print("| struct | k | B·k | sampler | step ms | floor ms | × floor | floor with likelihood ms "
+          "| × floor with likelihood | repeats |")
+    print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as temp:
         for struct in args.structs.split(","):
             for k in (int(k) for k in args.ks.split(",")):

@@ -166,16 +166,20 @@ def test_kl_warmup_and_learning_rate_schedule():
                                     950: 3e-4, 951: 3e-3 / 33, 999: 3e-3 / 33})
 
 
-@pytest.mark.parametrize("groups", [1, 2])
+@pytest.mark.parametrize("groups", [1, 2, 4])
 def test_repeated_evaluation_equals_evaluating_tiled_images(groups):
-    """Computing the first encoder group once per image and tiling it is the same as tiling the images."""
+    """Computing the first encoder group, and the x part of the later groups' first layer, once per image and
+    tiling it is the same as tiling the images."""
     model = tiny_model(groups=groups)
     x = (np.random.default_rng(8).uniform(size=(5, 20)) < 0.4).astype(np.float32)
     seed = tf.constant([3, 4], tf.int64)
     repeated = model.evaluation_terms(tf.constant(x), seed, repeats=7)
     tiled = model.evaluation_terms(tf.constant(np.tile(x, (7, 1))), seed)
-    for a, b in zip(repeated, tiled):
+    symbolic = tf.function(lambda reps: model.evaluation_terms(tf.constant(x), seed, repeats=reps),
+                           input_signature=[tf.TensorSpec([], tf.int32)], autograph=False)(tf.constant(7))
+    for a, b, c in zip(repeated, tiled, symbolic):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-4)
+        np.testing.assert_array_equal(c.numpy(), a.numpy())
 
 
 def test_reconstruction_cost_is_the_bernoulli_negative_log_likelihood():

@@ -30,17 +30,21 @@ class HierarchicalEncoder(tf.Module):
         """Returns the per-group posteriors (`make_posterior(group, outputs)`, a distribution) and one sample of
         each, each group conditioned on the earlier samples.
 
-        With `repeats` > 1 every image gets that many independent samples (rows ordered repeat-major); the first
-        group, which sees only x, is computed once per image and its output tiled.
+        With `repeats` > 1 every image gets that many independent samples (rows ordered repeat-major); what depends
+        on x alone is computed once per image and tiled: the first group's output, and the x part x W_x of the later
+        groups' first layer [x, ζ₁, …] W.
         """
         seeds = tf.random.experimental.stateless_split(seed, num=len(self.nets))
+        one_row_per_image = isinstance(repeats, int) and repeats == 1  # `repeats` may be a tensor (the evaluator's)
         posteriors, samples = [], []
-        x_rows = tf.tile(x_centered, [repeats, 1]) if len(self.nets) > 1 else None
         for g, net in enumerate(self.nets):
             if g == 0:
                 output = tf.tile(net(x_centered, training), [repeats, 1])
+            elif one_row_per_image:
+                output = net(tf.concat([x_centered] + samples, -1), training)
             else:
-                output = net(tf.concat([x_rows] + samples, -1), training)
+                first_layer = net.dense[0].per_image_and_per_row(x_centered, tf.concat(samples, -1), repeats)
+                output = net.from_first_layer(first_layer, training)
             outputs = tf.split(output, self.num_params, axis=-1)
             posterior = make_posterior(g, outputs)
             posteriors.append(posterior)

@@ -24,6 +24,12 @@ class Dense(tf.Module):
     def __call__(self, x):
         return tf.matmul(x, self.kernel) + self.bias
 
+    def per_image_and_per_row(self, x, rows, repeats):
+        """[tile(x, repeats), rows] W + b without the tiled input: x W_x once per image, tiled, plus rows W_r + b,
+        where W = [W_x; W_r] splits at x's width. For `repeats` rows per image (repeat-major)."""
+        kernel_x, kernel_rows = tf.split(self.kernel, [x.shape[-1], rows.shape[-1]])
+        return tf.tile(tf.matmul(x, kernel_x), [repeats, 1]) + tf.matmul(rows, kernel_rows) + self.bias
+
 
 class BatchNorm(tf.Module):
     """Batch normalisation over the rows; moving ← m·moving + (1 − m)·batch with m = 0.8 (protocol §7.1)."""
@@ -59,9 +65,13 @@ class FeedForward(tf.Module):
         self.norms = [BatchNorm(n, name=f"bn_{i}") for i, n in enumerate(sizes[1:-1])]
 
     def __call__(self, x, training):
-        for dense, norm in zip(self.dense[:-1], self.norms):
-            x = tf.tanh(norm(dense(x), training))
-        return self.dense[-1](x)
+        return self.from_first_layer(self.dense[0](x), training)
+
+    def from_first_layer(self, h, training):
+        """The output given the first dense layer's output h = x W₀ + b₀."""
+        for dense, norm in zip(self.dense[1:], self.norms):
+            h = dense(tf.tanh(norm(h, training)))
+        return h
 
     def decayed_variables(self):
         """Kernels and batch-norm gammas: the variables under weight decay (protocol §7.1, §12 item 17)."""
