@@ -123,9 +123,9 @@ def _uniform_ops(rows, columns):
 
 def floor(networks=None, gibbs=None, uniforms=None, likelihood=None, seed_offset=0):
     """function(i) running, in one tf.function (so that independent parts may overlap as in a step), the network
-    floor `networks` = (config, rows_by_network, backward[, data_rows]), the Gibbs floor `gibbs` = (num_chains, left, right,
-    sweeps, uniform_bits), the uniform draws `uniforms` = (rows, columns) and the likelihood floor `likelihood` =
-    (rows, pixels[, backward]); any may be None."""
+    floor `networks` = (config, rows_by_network, backward[, data_rows]), the Gibbs floor `gibbs` = (num_chains,
+    left, right, sweeps, uniform_bits), the uniform draws `uniforms` = (rows, columns) and the likelihood floor
+    `likelihood` = (rows, pixels[, backward]); any may be None."""
     parts = [make(*options) for make, options in ((_network_ops, networks), (_gibbs_ops, gibbs),
                                                   (_uniform_ops, uniforms), (_likelihood_ops, likelihood)) if options]
 
