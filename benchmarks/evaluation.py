@@ -42,16 +42,22 @@ def floor_function(config, likelihood=False):
                          likelihood=(BATCH * REPS, config.input_size) if likelihood else None)
 
 
-def struct_row(struct, images, mean, repeats):
-    config = configs.make_config(struct=struct, baseline="dvaes_power", sampler_chains=1, sampler_sweeps=1)
+def evaluator_call(struct, baseline, images, mean):
+    """(config, model, call): `call(seed)` is one evaluator call, the log-weights of the first BATCH `images` with
+    REPS posterior samples each, as the evaluator makes it (`repeats`)."""
+    config = configs.make_config(struct=struct, baseline=baseline, sampler_chains=1, sampler_sweeps=1)
     model = DiscreteVAE(config, mean)
-    x = tf.constant(images[:BATCH])
-    tiled = tf.constant(np.tile(images[:BATCH], (REPS, 1)))
+    x = tf.constant(images[:BATCH], tf.float32)
+    return config, model, tf.function(lambda seed: model.evaluation_terms(x, seed, repeats=REPS), autograph=False)
+
+
+def struct_row(struct, images, mean, repeats):
+    config, model, repeated_path = evaluator_call(struct, "dvaes_power", images, mean)
+    tiled = tf.constant(np.tile(images[:BATCH], (REPS, 1)), tf.float32)
     seed = tf.constant([1, 2], tf.int64)
-    repeated_path = tf.function(lambda: model.evaluation_terms(x, seed, repeats=REPS), autograph=False)
     tiled_path = tf.function(lambda: model.evaluation_terms(tiled, seed), autograph=False)
     jobs = {"floor": floor_function(config), "floor + likelihood": floor_function(config, likelihood=True),
-            "repeats": lambda i: repeated_path(), "tiled": lambda i: tiled_path()}
+            "repeats": lambda i: repeated_path(seed), "tiled": lambda i: tiled_path()}
     times = {name: ms / 1e3 for name, ms in harness.interleaved_medians(jobs, warmup=1, repeats=repeats)[0].items()}
     per_final = FINAL_ROWS / (BATCH * REPS)
     return (f"| {struct} | {1e3 * times['floor']:.0f} | {1e3 * times['floor + likelihood']:.0f} | "

@@ -42,6 +42,7 @@ from dvae_sharp.dvae.runner import training
 BATCH = 100
 MATMULS = {"MatMul", "_MklMatMul", "_MklNativeMatMul", "_FusedMatMul", "_MklFusedMatMul", "_MklNativeFusedMatMul",
            "BatchMatMulV2", "_MklBatchMatMulV2"}
+RANDOM = {"StatelessRandomUniformV2", "StatelessRandomGetKeyCounter", "Less"}  # uniform draws and u < σ(l)
 BATCH_NORM = re.compile(r"/(moments|batchnorm)(_\d+)?/")  # tf.nn.moments, tf.nn.batch_normalization scopes
 SLICES = {"StridedSlice", "StridedSliceGrad", "Slice", "ConcatV2", "Split", "SplitV", "Tile", "Pack", "Unpack",
           "Reshape", "Identity", "Fill", "ZerosLike", "OnesLike", "BroadcastTo"}
@@ -62,6 +63,7 @@ def add_name_scopes(model):
     model.relaxation.log_prior_ratio = scoped("prior", model.relaxation.log_prior_ratio)
     model.weight_decay = scoped("loss", model.weight_decay)
     priors.RBMPrior.training_log_z = scoped("sampler", priors.RBMPrior.training_log_z)
+    priors.RBMPrior.discrete_log_prob = scoped("prior", priors.RBMPrior.discrete_log_prob)  # the evaluation's
     training.objectives.training_loss = scoped("loss", training.objectives.training_loss)
 
 
@@ -92,6 +94,10 @@ def group_of(name, op_type):
         return f"prior: split/concat of ζ and b(ζ), {direction}"
     if scope == "prior":
         return f"prior: b(ζ), log r(ζ), entropies, {direction}"
+    if scope.startswith("FactorialBernoulli"):  # its log_prob and entropy, named FactorialBernoulli_CONSTRUCTED_AT_…
+        return "posterior: log q(z|x) and entropy of binary z"
+    if scope == "encoder" and op_type in RANDOM:
+        return "posterior samples: uniform draws"
     if scope == "encoder":
         return f"encoder: bias, tile, concat, {direction}"
     if scope == "loss":
@@ -133,19 +139,17 @@ def training_case(struct, k, args, dataset, batches, temp_dir):
 
 def evaluation_case(struct, k, args, dataset, batches, temp_dir):
     """(one evaluator call, 1000 test images × 20 posterior samples, as job(i); its network floor as job(i))."""
-    config = configs.make_config(struct=struct, baseline=args.baseline, sampler_chains=1, sampler_sweeps=1)
-    model = model_lib.DiscreteVAE(config, dataset.train_mean)
+    config, model, call = evaluation.evaluator_call(struct, args.baseline, dataset.test, dataset.train_mean)
     add_name_scopes(model)
-    images = tf.constant(dataset.test[:evaluation.BATCH], tf.float32)
-    call = tf.function(lambda seed: model.evaluation_terms(images, seed, repeats=evaluation.REPS), autograph=False)
     return lambda i: call(tf.constant([i, 2], tf.int64)), evaluation.floor_function(config)
 
 
-WORKLOADS = {"train_step": training_case, "evaluation": evaluation_case}
+# workload -> (its case, whether it runs once per k of --ks)
+WORKLOADS = {"train_step": (training_case, True), "evaluation": (evaluation_case, False)}
 
 
 def profile_case(struct, k, args, dataset, batches, temp_dir):
-    step, network_floor = WORKLOADS[args.workload](struct, k, args, dataset, batches, temp_dir)
+    step, network_floor = WORKLOADS[args.workload][0](struct, k, args, dataset, batches, temp_dir)
     medians, _ = harness.interleaved_medians({"step": step, "floor": network_floor}, args.warmup, args.repeats)
     trace_dir = str(temp_dir / f"trace-{struct}-{k}")
     tf.profiler.experimental.start(trace_dir)
@@ -157,7 +161,7 @@ def profile_case(struct, k, args, dataset, batches, temp_dir):
 
 def print_case(struct, k, medians, totals):
     wall, floor = medians["profiled"], medians["floor"]
-    case = f"{struct}, k = {k}" if k else struct
+    case = struct if k is None else f"{struct}, k = {k}"
     print(f"\n### {case}: step {medians['step']:.1f} ms unprofiled (median), network floor {floor:.1f} ms "
           f"({medians['step'] / floor:.2f}× floor); {wall:.1f} ms profiled (mean), the 100 % below\n")
     print("| op group | ms | % of step |")
@@ -187,8 +191,6 @@ def main():
     parser.add_argument("--workload", default="train_step", choices=sorted(WORKLOADS),
                         help="the training step, or one evaluator call (1000 images × 20 samples; --ks unused)")
     args = parser.parse_args()
-    if args.workload == "evaluation":
-        args.ks = "0"
     if args.grappler:
         options = json.loads(args.grappler)
         training.reproducible_graphs = lambda: tf.config.optimizer.set_experimental_options(options)
@@ -202,7 +204,7 @@ def main():
           f"{args.grappler or 'the project default'}.")
     with tempfile.TemporaryDirectory() as temp:
         for struct in args.structs.split(","):
-            for k in (int(k) for k in args.ks.split(",")):
+            for k in [int(k) for k in args.ks.split(",")] if WORKLOADS[args.workload][1] else [None]:
                 print_case(struct, k, *profile_case(struct, k, args, dataset, batches, pathlib.Path(temp)))
 
 

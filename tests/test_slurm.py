@@ -99,7 +99,8 @@ def reproduce_py(*arguments):
     return completed.stdout
 
 
-def test_slurm_grid_is_requeued_and_resumes_to_identical_numbers(slurm_cluster, tmp_path):
+def test_slurm_grid_is_requeued_and_resumes_to_identical_numbers(mnist_dir, slurm_cluster, tmp_path):
+    # mnist_dir first: without the data the jobs would fail and the waits below would run to their timeout.
     log_dir = tmp_path / "grid"
     arguments = [f"--set={SET}", f"--budget={BUDGET}", "--seeds=1", f"--log_dir={log_dir}"]
     submitted = reproduce_py(*arguments, "--launcher=slurm", "--slurm_time=20", "--mem_gb=2")
