@@ -7,8 +7,8 @@ alike), takes medians, and prints each time beside a floor measured in the same 
                     tf.while_loop, each product multiplied by its uniforms so that nothing is pruned
     network floor   the dense layers' matmuls of the encoder groups and the decoder: forward, and with
                     `backward` also dY·Wᵀ and xᵀ·dY per layer (no dY·Wᵀ into the data input of the first group);
-                    `rows_by_network` gives each network's rows (the evaluation runs group 0 once per image), and
-                    `data_rows` the rows of the later groups' first-layer product with x (once per image)
+                    `rows_by_network` gives each network's rows (group 0 runs once per image), and `data_rows` the
+                    rows of the later groups' first-layer product with x and its kernel gradient (once per image)
     uniforms        float32 uniform draws [rows, columns] (one per latent unit and row), summed
     likelihood      softplus over [rows, pixels] and its row sums, with `backward` also its derivative σ: the
                     transcendental work of the Bernoulli likelihood −log p(x|z) = Σ softplus((1 − 2x)·l), which no
@@ -75,6 +75,13 @@ def dense_chains(config):
     return [list(zip(s[:-1], s[1:])) for s in sizes]
 
 
+def training_networks(config, batch, k):
+    """The `networks` floor option of a training step on `batch` images with k samples each: what depends on x
+    alone (group 0, the later groups' x W_x and their kernel gradients) on the images, the rest on batch·k rows."""
+    networks = len(dense_chains(config))
+    return (config, [batch] + [batch * k] * (networks - 1), True, batch if k > 1 else None)
+
+
 def _network_ops(config, rows_by_network, backward, data_rows=None):
     rng = np.random.default_rng(0)
     chains = dense_chains(config)
@@ -83,7 +90,6 @@ def _network_ops(config, rows_by_network, backward, data_rows=None):
               for rows, chain in zip(rows_by_network, chains)]
     pixels, later_groups = config.input_size, range(1, len(chains) - 1)
     if data_rows:  # the later groups' first layer: x W_x on data_rows rows, the samples' part on every row
-        assert not backward, "the once-per-image data part is a forward-only floor"
         data = tf.constant(rng.normal(0, 1, (data_rows, pixels)), tf.float32)
         for index in later_groups:
             inputs[index] = inputs[index][:, pixels:]
@@ -91,11 +97,11 @@ def _network_ops(config, rows_by_network, backward, data_rows=None):
     def build(seed):
         outputs = []
         for index, (x, ws) in enumerate(zip(inputs, weights)):
-            activations = [x]
-            if data_rows and index in later_groups:
+            split = bool(data_rows) and index in later_groups
+            if split:
                 outputs.append(tf.reduce_sum(tf.matmul(data, ws[0][:pixels])))
-                activations.append(tf.matmul(x, ws[0][pixels:]))
-                ws = ws[1:]
+                ws = [ws[0][pixels:]] + ws[1:]
+            activations = [x]
             for w in ws:
                 activations.append(tf.matmul(activations[-1], w))
             outputs.append(tf.reduce_sum(activations[-1]))
@@ -104,6 +110,8 @@ def _network_ops(config, rows_by_network, backward, data_rows=None):
             grad = activations[-1]
             for layer in reversed(range(len(ws))):
                 outputs.append(tf.reduce_sum(tf.matmul(activations[layer], grad, transpose_a=True)))
+                if split and layer == 0:  # x^T dY_x, with dY_x the per-image sum of dY (not a matmul)
+                    outputs.append(tf.reduce_sum(tf.matmul(data, grad[:data_rows], transpose_a=True)))
                 if layer > 0 or index > 0:
                     grad = tf.matmul(grad, ws[layer], transpose_b=True)
             outputs.append(tf.reduce_sum(grad))

@@ -134,7 +134,7 @@ def training_case(struct, k, args, dataset, batches, temp_dir):
     add_name_scopes(model)
     trainer = training.Trainer(model, config, temp_dir / f"{struct}-{k}")
     step = lambda i: trainer.train_step(batches[i % len(batches)])  # noqa: E731
-    return step, harness.floor(networks=(config, [BATCH * k] * len(harness.dense_chains(config)), True))
+    return step, harness.floor(networks=harness.training_networks(config, BATCH, k))
 
 
 def evaluation_case(struct, k, args, dataset, batches, temp_dir):

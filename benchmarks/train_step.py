@@ -6,7 +6,8 @@ negligible), PCD at the paper's settings (1000 chains, 40 sweeps) and population
 (1000 particles, 40 sweeps, 4 temperatures × 10 sweeps). `--historical` adds the settings that earlier versions
 used (float32 Gibbs uniforms; 40 temperatures × 1 sweep), built by replacing the model's sampler. All workloads of
 one (struct, k) are interleaved (benchmarks/harness.py). The floor, in the same run: the dense layers' forward and
-backward matmuls at B·k rows, plus for the sampler rows 40 × (two matmuls [1000, side]×[side, side] and two float32
+backward matmuls, at B rows for what depends on the images alone (the first encoder group, the later groups'
+product with x) and at B·k rows for the rest, plus for the sampler rows 40 × (two matmuls [1000, side]×[side, side] and two float32
 uniform draws [1000, side]), as the paper's sampler draws them. The floor with likelihood adds what the protocol
 cannot skip either: one uniform draw per latent unit and row, and the Bernoulli likelihood's softplus and its
 derivative over B·k × 784.
@@ -61,7 +62,7 @@ def case_rows(struct, k, args, dataset, batches, temp_dir, settings):
     jobs = {label: make_step(config_of[label], dataset.train_mean, batches, temp_dir / f"{struct}-{k}-{n}",
                              settings[label][1]) for n, label in enumerate(settings)}
     networks_config = config_of[NETWORKS_ALONE]
-    networks = (networks_config, [BATCH * k] * len(harness.dense_chains(networks_config)), True)
+    networks = harness.training_networks(networks_config, BATCH, k)
     side, latents = networks_config.structure.rbm_side, networks_config.structure.num_latents
     protocol = dict(uniforms=(BATCH * k, latents), likelihood=(BATCH * k, networks_config.input_size, True))
     sampler = dict(gibbs=(1000, side, side, 40, 32))

@@ -5,7 +5,7 @@ import tensorflow as tf
 from scipy.special import expit, logsumexp
 
 from dvae_sharp import smoothing
-from dvae_sharp.dvae.model import kl, objectives, priors
+from dvae_sharp.dvae.model import encoder as encoder_lib, kl, objectives, priors
 from tests.model_helpers import all_states, exact_log_z, rbm_neg_energy, rbm_params, tiny_model
 
 
@@ -180,6 +180,43 @@ def test_repeated_evaluation_equals_evaluating_tiled_images(groups):
     for a, b, c in zip(repeated, tiled, symbolic):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-4)
         np.testing.assert_array_equal(c.numpy(), a.numpy())
+
+
+@pytest.mark.parametrize("baseline,groups", [("dvaes_power", 1), ("dvaes_power", 4), ("dvae_spike_exp", 2),
+                                             ("dvaes_gi", 2)])
+def test_training_encoder_once_per_image_equals_encoding_repeated_images(baseline, groups):
+    """In training with k samples per image, the first encoder group and the later groups' x W_x run once per
+    image and are repeated; the relaxed samples, the gradients of every encoder variable and the batch-norm moving
+    statistics equal those of encoding the k-fold repeated images (float32 rounding apart)."""
+    k = 3
+    model = tiny_model(baseline=baseline, groups=groups, k=k)
+    rng = np.random.default_rng(10)
+    x = tf.constant((rng.uniform(size=(5, 20)) < 0.4).astype(np.float32))
+    row_weights = tf.constant(rng.normal(size=(5 * k, 8)).astype(np.float32))
+    seed = tf.constant([5, 6], tf.int64)
+    variables = model.encoder.trainable_variables
+    moving = [v for v in model.encoder.variables if "moving" in v.name]
+    start = [v.numpy() for v in moving]
+
+    def encode(images, expand):
+        with tf.GradientTape() as tape:
+            _, zetas = model.encoder(model._centered(images), model.relaxation.posterior, seed, training=True,
+                                     expand=expand)
+            loss = tf.reduce_sum(tf.sin(tf.concat(zetas, -1) * row_weights))
+        gradients = tape.gradient(loss, variables)
+        statistics = [v.numpy() for v in moving]
+        for v, value in zip(moving, start):
+            v.assign(value)
+        return tf.concat(zetas, -1).numpy(), [g.numpy() for g in gradients], statistics
+
+    once, repeated = encode(x, encoder_lib.repeated(k)), encode(tf.repeat(x, k, axis=0), None)
+    np.testing.assert_allclose(once[0], repeated[0], rtol=1e-5, atol=1e-6)
+    assert len(once[1]) == len(variables) and all(g is not None for g in once[1])
+    scale = max(np.abs(g).max() for g in repeated[1])  # gradients that cancel to 0 (biases before batch norm)
+    for a, b in zip(once[1], repeated[1]):             # are float32 rounding of terms of this size
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5 * scale)
+    for a, b in zip(once[2], repeated[2]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
 def test_reconstruction_cost_is_the_bernoulli_negative_log_likelihood():

@@ -10,7 +10,7 @@ from typing import NamedTuple
 import tensorflow as tf
 
 from dvae_sharp.configs import paper
-from dvae_sharp.dvae.model import networks, priors, relaxations
+from dvae_sharp.dvae.model import encoder as encoder_lib, networks, priors, relaxations
 from dvae_sharp.dvae.model.encoder import HierarchicalEncoder, bernoulli_posterior
 
 
@@ -72,12 +72,12 @@ class DiscreteVAE(tf.Module):
 
     def training_terms(self, x, seed):
         """The objective's terms for a training batch x [B, 784] (protocol §8); advances the prior sampler."""
-        x = tf.repeat(x, self.config.k, axis=0)
         encoder_seed, prior_seed = tf.unstack(tf.random.experimental.stateless_split(seed, num=2))
         self.relaxation.refresh()
         log_z_hat = self.rbm.training_log_z(prior_seed)
-        posteriors, zetas = self.encoder(self._centered(x), self.relaxation.posterior, encoder_seed, training=True)
-        recon, _ = self.reconstruction_cost(x, zetas, training=True)
+        posteriors, zetas = self.encoder(self._centered(x), self.relaxation.posterior, encoder_seed, training=True,
+                                         expand=encoder_lib.repeated(self.config.k))
+        recon, _ = self.reconstruction_cost(tf.repeat(x, self.config.k, axis=0), zetas, training=True)
         log_prior_ratio, relaxation_values = self.relaxation.log_prior_ratio(posteriors, zetas, log_z_hat)
         return TrainingTerms(recon, log_prior_ratio, self.weight_decay(), self.rbm.sampler.log_z,
                              relaxation_values)
@@ -94,7 +94,7 @@ class DiscreteVAE(tf.Module):
         """log w and the neg-ELBO term per row, for `repeats` independent binary z ~ q(z|x) per image (protocol
         §10.1; rows repeat-major), using the AIS log Z held by the prior."""
         posteriors, zs = self.encoder(self._centered(x), bernoulli_posterior, seed,
-                                      training=False, repeats=repeats)
+                                      training=False, expand=encoder_lib.tiled(repeats))
         recon, _ = self.reconstruction_cost(x, zs, training=False, repeats=repeats)
         log_q = tf.add_n([tf.reduce_sum(p.log_prob(z), -1) for p, z in zip(posteriors, zs)])
         log_p = self.rbm.discrete_log_prob(tf.concat(zs, -1))

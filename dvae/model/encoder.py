@@ -10,6 +10,20 @@ def bernoulli_posterior(group, outputs):
     return smoothing.FactorialBernoulli(outputs[0])
 
 
+def tiled(repeats):
+    """Per-image rows [B, d] → [repeats·B, d], repeat-major (the evaluator's order); None for one row per image.
+    `repeats` may be a tensor."""
+    if isinstance(repeats, int) and repeats == 1:
+        return None
+    return lambda t: tf.tile(t, [repeats, 1])
+
+
+def repeated(k):
+    """Per-image rows [B, d] → [B·k, d], image-major (training's order, as tf.repeat(x, k) lays out the batch);
+    None for k = 1."""
+    return None if k == 1 else lambda t: tf.repeat(t, k, axis=0)
+
+
 class HierarchicalEncoder(tf.Module):
     """One MLP per latent group g on [x − x̄, ζ₁, …, ζ_{g−1}] (protocol §7.2); GI adds a per-unit scale s."""
 
@@ -26,24 +40,25 @@ class HierarchicalEncoder(tf.Module):
         self.gi_scales = ([tf.Variable(tf.ones([units]), name=f"gi_scale_{g}") for g in range(structure.num_groups)]
                           if num_params == 2 else [])
 
-    def __call__(self, x_centered, make_posterior, seed, training, repeats=1):
+    def __call__(self, x_centered, make_posterior, seed, training, expand=None):
         """Returns the per-group posteriors (`make_posterior(group, outputs)`, a distribution) and one sample of
         each, each group conditioned on the earlier samples.
 
-        With `repeats` > 1 every image gets that many independent samples (rows ordered repeat-major); what depends
-        on x alone is computed once per image and tiled: the first group's output, and the x part x W_x of the later
-        groups' first layer [x, ζ₁, …] W.
+        With `expand` (`tiled(r)` or `repeated(k)`), every image x [B, 784] gets several independent samples, in
+        the rows that `expand` lays out; what depends on x alone is computed once per image and expanded: the
+        first group's output, and the x part x W_x of the later groups' first layer [x, ζ₁, …] W. In training the
+        first group's batch statistics are then those of the B images, which equal those of their k copies.
         """
         seeds = tf.random.experimental.stateless_split(seed, num=len(self.nets))
-        one_row_per_image = isinstance(repeats, int) and repeats == 1  # `repeats` may be a tensor (the evaluator's)
         posteriors, samples = [], []
         for g, net in enumerate(self.nets):
             if g == 0:
-                output = tf.tile(net(x_centered, training), [repeats, 1])
-            elif one_row_per_image:
+                output = net(x_centered, training)
+                output = output if expand is None else expand(output)
+            elif expand is None:
                 output = net(tf.concat([x_centered] + samples, -1), training)
             else:
-                first_layer = net.dense[0].per_image_and_per_row(x_centered, tf.concat(samples, -1), repeats)
+                first_layer = net.dense[0].per_image_and_per_row(x_centered, tf.concat(samples, -1), expand)
                 output = net.from_first_layer(first_layer, training)
             outputs = tf.split(output, self.num_params, axis=-1)
             posterior = make_posterior(g, outputs)

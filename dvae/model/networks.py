@@ -24,11 +24,11 @@ class Dense(tf.Module):
     def __call__(self, x):
         return tf.matmul(x, self.kernel) + self.bias
 
-    def per_image_and_per_row(self, x, rows, repeats):
-        """[tile(x, repeats), rows] W + b without the tiled input: x W_x once per image, tiled, plus rows W_r + b,
-        where W = [W_x; W_r] splits at x's width. For `repeats` rows per image (repeat-major)."""
+    def per_image_and_per_row(self, x, rows, expand):
+        """[expand(x), rows] W + b without the expanded input: expand(x W_x) + rows W_r + b, where W = [W_x; W_r]
+        splits at x's width and `expand` maps per-image rows to per-row ones (encoder.tiled, encoder.repeated)."""
         kernel_x, kernel_rows = tf.split(self.kernel, [x.shape[-1], rows.shape[-1]])
-        return tf.tile(tf.matmul(x, kernel_x), [repeats, 1]) + tf.matmul(rows, kernel_rows) + self.bias
+        return expand(tf.matmul(x, kernel_x)) + tf.matmul(rows, kernel_rows) + self.bias
 
 
 class BatchNorm(tf.Module):
