@@ -58,16 +58,20 @@ class DiscreteVAE(tf.Module):
     def _centered(self, x):
         return x - self.x_mean
 
-    def reconstruction_cost(self, x, latents, training, repeats=1):
+    def reconstruction_cost(self, x, latents, training, repeats=1, image_major=False):
         """−log p(x|ζ) = Σ_pixels BCE(l, x) per row, l = decoder logits + logit(x̄) (protocol §7.3).
 
         Images are binary, so BCE(l, x) = softplus((1 − 2x)·l) exactly. The latents may hold `repeats` rows per
-        image (repeat-major); x [B, 784] is then broadcast instead of tiled.
+        image x [B, 784], repeat-major (the evaluator's order) or with `image_major` (training's); x is then
+        broadcast instead of repeated, which gives the same products l·(1 − 2x), so the same numbers.
         """
         logits = self.decoder(tf.concat(latents, -1), training) + self.train_bias
         sign = 1.0 - 2.0 * x
-        per_repeat = tf.reshape(logits, [repeats, -1, logits.shape[-1]])
-        cost = tf.reduce_sum(tf.nn.softplus(per_repeat * sign), -1)
+        if image_major:
+            per_image = tf.reshape(logits, [-1, repeats, logits.shape[-1]]) * sign[:, None, :]
+        else:
+            per_image = tf.reshape(logits, [repeats, -1, logits.shape[-1]]) * sign
+        cost = tf.reduce_sum(tf.nn.softplus(per_image), -1)
         return tf.reshape(cost, [-1]), logits
 
     def training_terms(self, x, seed):
@@ -77,7 +81,7 @@ class DiscreteVAE(tf.Module):
         log_z_hat = self.rbm.training_log_z(prior_seed)
         posteriors, zetas = self.encoder(self._centered(x), self.relaxation.posterior, encoder_seed, training=True,
                                          expand=encoder_lib.repeated(self.config.k))
-        recon, _ = self.reconstruction_cost(tf.repeat(x, self.config.k, axis=0), zetas, training=True)
+        recon, _ = self.reconstruction_cost(x, zetas, training=True, repeats=self.config.k, image_major=True)
         log_prior_ratio, relaxation_values = self.relaxation.log_prior_ratio(posteriors, zetas, log_z_hat)
         return TrainingTerms(recon, log_prior_ratio, self.weight_decay(), self.rbm.sampler.log_z,
                              relaxation_values)
