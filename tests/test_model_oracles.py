@@ -219,13 +219,15 @@ def test_training_encoder_once_per_image_equals_encoding_repeated_images(baselin
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
-def test_reconstruction_cost_is_the_bernoulli_negative_log_likelihood():
+@pytest.mark.parametrize("image_major", [False, True])
+def test_reconstruction_cost_is_the_bernoulli_negative_log_likelihood(image_major):
     model = tiny_model(groups=2)
     rng = np.random.default_rng(9)
     x = (rng.uniform(size=(3, 20)) < 0.4).astype(np.float32)
     latents = [tf.constant((rng.uniform(size=(6, 4)) < 0.5).astype(np.float32)) for _ in range(2)]
-    cost, logits = model.reconstruction_cost(tf.constant(x), latents, training=False, repeats=2)
+    cost, logits = model.reconstruction_cost(tf.constant(x), latents, training=False, repeats=2,
+                                             image_major=image_major)
     p = expit(logits.numpy().astype(np.float64))
-    targets = np.tile(x, (2, 1))
+    targets = np.repeat(x, 2, axis=0) if image_major else np.tile(x, (2, 1))
     expected = -np.sum(targets * np.log(p) + (1 - targets) * np.log1p(-p), axis=1)
     np.testing.assert_allclose(cost.numpy(), expected, rtol=1e-5)
