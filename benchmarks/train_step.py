@@ -7,8 +7,8 @@ negligible), PCD at the paper's settings (1000 chains, 40 sweeps) and population
 used (float32 Gibbs uniforms; 40 temperatures × 1 sweep), built by replacing the model's sampler. All workloads of
 one (struct, k) are interleaved (benchmarks/harness.py). The floor, in the same run: the dense layers' forward and
 backward matmuls, at B rows for what depends on the images alone (the first encoder group, the later groups'
-product with x) and at B·k rows for the rest, plus for the sampler rows 40 × (two matmuls [1000, side]×[side, side] and two float32
-uniform draws [1000, side]), as the paper's sampler draws them. The floor with likelihood adds what the protocol
+product with x) and at B·k rows for the rest, plus for the sampler rows 40 × (two matmuls [1000, side]×[side,
+side] and two float32 uniform draws [1000, side]), as the paper's sampler draws them. The floor with likelihood adds what the protocol
 cannot skip either: one uniform draw per latent unit and row, and the Bernoulli likelihood's softplus and its
 derivative over B·k × 784.
 
