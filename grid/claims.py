@@ -6,7 +6,8 @@ Holm-corrected together (grid.statistics), and the claim
 
 * **holds** when the first side is lower in every comparison with adjusted p < ALPHA,
 * **does not hold** when a second side is lower in any with adjusted p < ALPHA,
-* **cannot be told apart from noise** otherwise, and is **not measured yet** while a comparison lacks its runs.
+* **cannot be told apart from noise** otherwise; it is **not measured yet** while a comparison lacks its runs, and
+  has **too few seeds for a test** while a comparison has its runs but no test (single runs without a seed sd).
 
 Sides with two or more finished seeds each are compared by a t test (paired where the family's runs of one seed
 share initialisation and data order); single runs by a z test against the seed sd of the same cell in the study
@@ -113,7 +114,7 @@ class Comparison:
     @property
     def reading(self):
         if self.test is None:
-            return "too few seeds"
+            return "not run yet" if 0 in self.n else "too few seeds"
         return statistics.win_reading(self.test.difference, self.adjusted_p, self.first.title, self.second.title)
 
 
@@ -148,9 +149,12 @@ def evaluate(family):
 
 
 def reading(comparisons):
-    """'holds', 'does not hold', 'cannot be told apart from noise' or 'not measured yet' (module docstring)."""
-    if not comparisons or any(c.test is None for c in comparisons):
+    """'holds', 'does not hold', 'cannot be told apart from noise', 'not measured yet' or 'too few seeds for a
+    test' (module docstring)."""
+    if not comparisons or any(0 in c.n for c in comparisons):
         return "not measured yet"
+    if any(c.test is None for c in comparisons):
+        return "too few seeds for a test"
     if all(c.test.difference < 0 and c.adjusted_p < statistics.ALPHA for c in comparisons):
         return "holds"
     if any(c.test.difference > 0 and c.adjusted_p < statistics.ALPHA for c in comparisons):

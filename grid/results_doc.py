@@ -74,7 +74,8 @@ def claims_table(claim):
 def _evidence(comparisons):
     parts = [f"{c.first.title} − {c.second.title} = {c.test.difference:+.2f} ± {c.test.standard_error:.2f} "
              f"({c.test.name}, Holm-adjusted p {statistics.format_p(c.adjusted_p)}, n = {c.n[0]}, {c.n[1]})"
-             for c in comparisons if c.test is not None]
+             if c.test is not None else f"{c.first.title} − {c.second.title}: n = {c.n[0]}, {c.n[1]}, no test"
+             for c in comparisons if 0 not in c.n]
     return "; ".join(parts) or "no comparison has its runs yet"
 
 

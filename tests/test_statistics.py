@@ -127,6 +127,10 @@ def test_claim_readings_follow_the_adjusted_p():
     assert claims.reading([comparison(-1.0, 0.01), comparison(0.5, 0.02)]) == "does not hold"
     assert claims.reading([comparison(-1.0, 0.01), claims.Comparison(None, None, (1, 0))]) == "not measured yet"
     assert claims.reading([]) == "not measured yet"
+    assert claims.reading([comparison(-1.0, 0.01), claims.Comparison(None, None, (1, 1))]) == \
+        "too few seeds for a test"
+    assert claims.Comparison(None, None, (1, 0)).reading == "not run yet"
+    assert claims.Comparison(None, None, (1, 1)).reading == "too few seeds"
 
 
 def test_across_family_mean_and_sign_test():
