@@ -88,13 +88,17 @@ def reading():
     for study, items in by_study.items():
         now = _means(study)
         title = f"`{study}` ({committed.STUDY_TITLES[study]})"
-        if len(now) < len(experiments.TREND_BASELINES):
+        if len(now) < 2:
             lines.append(f"- **{title}**: not measured yet.")
             continue
-        same = order(now) == order(base)
+        base_here = {b: base[b] for b in now}  # the order of the baselines the study has so far
+        same = order(now) == order(base_here)
         line = (f"- **{title}**: " + " < ".join(f"{committed.COLUMN[b]} {now[b]:.2f}" for b in order(now))
                 + (": the same order as at `cpu-small`." if same else
-                   f": the order changes (at `cpu-small`: {' < '.join(committed.COLUMN[b] for b in order(base))})."))
+                   f": the order changes (at `cpu-small`: {' < '.join(committed.COLUMN[b] for b in order(base_here))})."))
+        missing = [committed.COLUMN[b] for b in experiments.TREND_BASELINES if b not in now]
+        if missing:
+            line += f" {', '.join(missing)}: not run yet."
         for rival, change, p in items:
             if change is None:
                 continue
