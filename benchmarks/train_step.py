@@ -8,9 +8,9 @@ used (float32 Gibbs uniforms; 40 temperatures × 1 sweep), built by replacing th
 one (struct, k) are interleaved (benchmarks/harness.py). The floor, in the same run: the dense layers' forward and
 backward matmuls, at B rows for what depends on the images alone (the first encoder group, the later groups'
 product with x) and at B·k rows for the rest, plus for the sampler rows 40 × (two matmuls [1000, side]×[side,
-side] and two float32 uniform draws [1000, side]), as the paper's sampler draws them. The floor with likelihood adds what the protocol
-cannot skip either: one uniform draw per latent unit and row, and the Bernoulli likelihood's softplus and its
-derivative over B·k × 784.
+side] and two float32 uniform draws [1000, side]), as the paper's sampler draws them. The floor with likelihood
+adds what the protocol cannot skip either: one uniform draw per latent unit and row, and the Bernoulli
+likelihood's softplus and its derivative over B·k × 784.
 
     DVAE_DATA_DIR=... python -m benchmarks.train_step [--structs ...] [--ks 1,5,25] [--baseline dvaes_power]
         [--repeats 15] [--warmup 2] [--case_seconds 40] [--historical]

@@ -1,5 +1,5 @@
-"""The periodic evaluations of a run (dvae/runner/event_files.py): from its `evaluations.json` or, for runs made before that
-file existed, from its TensorBoard event files."""
+"""The periodic evaluations of a run (dvae/runner/event_files.py): from its `evaluations.json` or, for runs made
+before that file existed, from its TensorBoard event files."""
 import pathlib
 
 from dvae_sharp.dvae.runner import run_files

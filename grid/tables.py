@@ -135,7 +135,8 @@ def caption(budget, matched, seeds, paired=False):
     test = "paired t test over seeds" if paired else "t test (Student's where the seed variances agree, else Welch's)"
     return (f"Test negative log-likelihood in nats, {spread} ({seed_text}; lower is better; (n=…): seeds finished "
             f"when fewer). Bold: a row's lowest mean that the {test} calls lower than every other entry of the row, "
-            f"p < {tests.ALPHA:g} after Holm's correction over the row (n ≥ 2 for both). Budget: {budget_text}. Sampler: {samplers}. – not run; (partial) "
+            f"p < {tests.ALPHA:g} after Holm's correction over the row (n ≥ 2 for both). Budget: {budget_text}. "
+            f"Sampler: {samplers}. – not run; (partial) "
             f"started but not finished; blank: not part of the set.")
 
 

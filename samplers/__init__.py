@@ -17,6 +17,6 @@ from dvae_sharp.samplers.sampler import RBMSampler
 __all__ = [
     "AISEstimate", "PersistentContrastiveDivergence", "PopulationAnnealing", "RBMSampler", "ais_estimate", "ais_log_z",
     "exact_log_prob", "exact_log_z", "exact_moments", "gibbs_chain", "gibbs_sweep", "left_given_right_logits",
-    "log_marginal_left", "log_marginal_right", "neg_energy", "right_given_left_logits", "sample_bernoulli", "stateless_uniform",
-    "stateless_uniform_16bit", "systematic_resampling_indices", "temperatures_for",
+    "log_marginal_left", "log_marginal_right", "neg_energy", "right_given_left_logits", "sample_bernoulli",
+    "stateless_uniform", "stateless_uniform_16bit", "systematic_resampling_indices", "temperatures_for",
 ]

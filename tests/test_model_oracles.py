@@ -5,7 +5,7 @@ import tensorflow as tf
 from scipy.special import expit, logsumexp
 
 from dvae_sharp import smoothing
-from dvae_sharp.dvae.model import encoder as encoder_lib, kl, objectives, priors
+from dvae_sharp.dvae.model import kl, objectives, priors, rows as row_layout
 from tests.model_helpers import all_states, exact_log_z, rbm_neg_energy, rbm_params, tiny_model
 
 
@@ -198,10 +198,10 @@ def test_training_encoder_once_per_image_equals_encoding_repeated_images(baselin
     moving = [v for v in model.encoder.variables if "moving" in v.name]
     start = [v.numpy() for v in moving]
 
-    def encode(images, expand):
+    def encode(images, rows):
         with tf.GradientTape() as tape:
             _, zetas = model.encoder(model._centered(images), model.relaxation.posterior, seed, training=True,
-                                     expand=expand)
+                                     rows=rows)
             loss = tf.reduce_sum(tf.sin(tf.concat(zetas, -1) * row_weights))
         gradients = tape.gradient(loss, variables)
         statistics = [v.numpy() for v in moving]
@@ -209,7 +209,7 @@ def test_training_encoder_once_per_image_equals_encoding_repeated_images(baselin
             v.assign(value)
         return tf.concat(zetas, -1).numpy(), [g.numpy() for g in gradients], statistics
 
-    once, repeated = encode(x, encoder_lib.repeated(k)), encode(tf.repeat(x, k, axis=0), None)
+    once, repeated = encode(x, row_layout.training(k)), encode(tf.repeat(x, k, axis=0), row_layout.ONE_PER_IMAGE)
     np.testing.assert_allclose(once[0], repeated[0], rtol=1e-5, atol=1e-6)
     assert len(once[1]) == len(variables) and all(g is not None for g in once[1])
     scale = max(np.abs(g).max() for g in repeated[1])  # gradients that cancel to 0 (biases before batch norm)
@@ -225,8 +225,8 @@ def test_reconstruction_cost_is_the_bernoulli_negative_log_likelihood(image_majo
     rng = np.random.default_rng(9)
     x = (rng.uniform(size=(3, 20)) < 0.4).astype(np.float32)
     latents = [tf.constant((rng.uniform(size=(6, 4)) < 0.5).astype(np.float32)) for _ in range(2)]
-    cost, logits = model.reconstruction_cost(tf.constant(x), latents, training=False, repeats=2,
-                                             image_major=image_major)
+    rows = row_layout.RowLayout(2, image_major)
+    cost, logits = model.reconstruction_cost(tf.constant(x), latents, training=False, rows=rows)
     p = expit(logits.numpy().astype(np.float64))
     targets = np.repeat(x, 2, axis=0) if image_major else np.tile(x, (2, 1))
     expected = -np.sum(targets * np.log(p) + (1 - targets) * np.log1p(-p), axis=1)

@@ -14,9 +14,9 @@ import pytest
 REPO = pathlib.Path(__file__).resolve().parent.parent
 PACKAGES = ("configs", "data", "dvae", "dvae/model", "dvae/runner", "grid", "samplers", "smoothing")
 TINY_RUN = ["--dataset=binarized_mnist", "--struct=1-layer-lin", "--baseline=dvaes_power", "--k=1",
-            "--num_train_iter=20", "--eval_every=20", "--train_batchsize=20", "--sampler_chains=8", "--sampler_sweeps=1",
-            "--ais_num_betas=2", "--ais_num_chains=2", "--val_iw_samples=2", "--eval_iw_samples=2",
-            "--eval_batchsize=5000"]
+            "--num_train_iter=20", "--eval_every=20", "--train_batchsize=20", "--sampler_chains=8",
+            "--sampler_sweeps=1", "--ais_num_betas=2", "--ais_num_chains=2", "--val_iw_samples=2",
+            "--eval_iw_samples=2", "--eval_batchsize=5000"]
 # A user's project whose own modules carry the generic names of the repository's folders.
 USER_MODULES = {"data.py": "MINE = 'data'\n", "run.py": "MINE = 'run'\n", "grid.py": "MINE = 'grid'\n",
                 "configs/__init__.py": "MINE = 'configs'\n"}

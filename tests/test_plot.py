@@ -80,5 +80,6 @@ def test_bad_input_is_one_line(arguments, message, tmp_path):
 
 
 def test_help_names_the_command():
-    result = subprocess.run([sys.executable, "-m", "dvae_sharp.dvae.plot", "--help"], capture_output=True, text=True, timeout=60)
+    result = subprocess.run([sys.executable, "-m", "dvae_sharp.dvae.plot", "--help"], capture_output=True, text=True,
+                            timeout=60)
     assert result.returncode == 0 and result.stdout.startswith("usage: dvae-plot")

@@ -214,5 +214,6 @@ def test_the_model_samples_through_these_distributions(baseline):
     for make_posterior in (model.relaxation.posterior, encoder.bernoulli_posterior):
         posteriors, samples = model.encoder(x - model.x_mean, make_posterior, seed, training=False)
         for posterior, sample in zip(posteriors, samples):
-            assert isinstance(posterior, tfd.Distribution) and type(posterior).__module__.startswith("dvae_sharp.smoothing.")
+            assert isinstance(posterior, tfd.Distribution)
+            assert type(posterior).__module__.startswith("dvae_sharp.smoothing.")
             assert posterior.batch_shape == sample.shape == (3, 4)

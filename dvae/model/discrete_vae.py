@@ -10,7 +10,7 @@ from typing import NamedTuple
 import tensorflow as tf
 
 from dvae_sharp.configs import paper
-from dvae_sharp.dvae.model import encoder as encoder_lib, networks, priors, relaxations
+from dvae_sharp.dvae.model import networks, priors, relaxations, rows as row_layout
 from dvae_sharp.dvae.model.encoder import HierarchicalEncoder, bernoulli_posterior
 
 
@@ -58,20 +58,16 @@ class DiscreteVAE(tf.Module):
     def _centered(self, x):
         return x - self.x_mean
 
-    def reconstruction_cost(self, x, latents, training, repeats=1, image_major=False):
+    def reconstruction_cost(self, x, latents, training, rows=row_layout.ONE_PER_IMAGE):
         """−log p(x|ζ) = Σ_pixels BCE(l, x) per row, l = decoder logits + logit(x̄) (protocol §7.3).
 
-        Images are binary, so BCE(l, x) = softplus((1 − 2x)·l) exactly. The latents may hold `repeats` rows per
-        image x [B, 784], repeat-major (the evaluator's order) or with `image_major` (training's); x is then
-        broadcast instead of repeated, which gives the same products l·(1 − 2x), so the same numbers.
+        Images are binary, so BCE(l, x) = softplus((1 − 2x)·l) exactly. The latents hold the rows of `rows`
+        (dvae/model/rows.py) for the images x [B, 784]; x is broadcast instead of expanded, which gives the same
+        products l·(1 − 2x), so the same numbers.
         """
         logits = self.decoder(tf.concat(latents, -1), training) + self.train_bias
-        sign = 1.0 - 2.0 * x
-        if image_major:
-            per_image = tf.reshape(logits, [-1, repeats, logits.shape[-1]]) * sign[:, None, :]
-        else:
-            per_image = tf.reshape(logits, [repeats, -1, logits.shape[-1]]) * sign
-        cost = tf.reduce_sum(tf.nn.softplus(per_image), -1)
+        grouped_logits, sign = rows.grouped(logits, 1.0 - 2.0 * x)
+        cost = tf.reduce_sum(tf.nn.softplus(grouped_logits * sign), -1)
         return tf.reshape(cost, [-1]), logits
 
     def training_terms(self, x, seed):
@@ -79,9 +75,10 @@ class DiscreteVAE(tf.Module):
         encoder_seed, prior_seed = tf.unstack(tf.random.experimental.stateless_split(seed, num=2))
         self.relaxation.refresh()
         log_z_hat = self.rbm.training_log_z(prior_seed)
+        rows = row_layout.training(self.config.k)
         posteriors, zetas = self.encoder(self._centered(x), self.relaxation.posterior, encoder_seed, training=True,
-                                         expand=encoder_lib.repeated(self.config.k))
-        recon, _ = self.reconstruction_cost(x, zetas, training=True, repeats=self.config.k, image_major=True)
+                                         rows=rows)
+        recon, _ = self.reconstruction_cost(x, zetas, training=True, rows=rows)
         log_prior_ratio, relaxation_values = self.relaxation.log_prior_ratio(posteriors, zetas, log_z_hat)
         return TrainingTerms(recon, log_prior_ratio, self.weight_decay(), self.rbm.sampler.log_z,
                              relaxation_values)
@@ -97,9 +94,9 @@ class DiscreteVAE(tf.Module):
     def evaluation_terms(self, x, seed, repeats=1):
         """log w and the neg-ELBO term per row, for `repeats` independent binary z ~ q(z|x) per image (protocol
         §10.1; rows repeat-major), using the AIS log Z held by the prior."""
-        posteriors, zs = self.encoder(self._centered(x), bernoulli_posterior, seed,
-                                      training=False, expand=encoder_lib.tiled(repeats))
-        recon, _ = self.reconstruction_cost(x, zs, training=False, repeats=repeats)
+        rows = row_layout.evaluation(repeats)
+        posteriors, zs = self.encoder(self._centered(x), bernoulli_posterior, seed, training=False, rows=rows)
+        recon, _ = self.reconstruction_cost(x, zs, training=False, rows=rows)
         log_q = tf.add_n([tf.reduce_sum(p.log_prob(z), -1) for p, z in zip(posteriors, zs)])
         log_p = self.rbm.discrete_log_prob(tf.concat(zs, -1))
         log_w = log_p - log_q - recon

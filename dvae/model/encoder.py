@@ -3,25 +3,12 @@ import tensorflow as tf
 
 from dvae_sharp import smoothing
 from dvae_sharp.dvae.model import networks
+from dvae_sharp.dvae.model import rows as row_layout
 
 
 def bernoulli_posterior(group, outputs):
     """The discrete evaluation posterior of a group: factorial Bernoulli on its logits (protocol §5.8)."""
     return smoothing.FactorialBernoulli(outputs[0])
-
-
-def tiled(repeats):
-    """Per-image rows [B, d] → [repeats·B, d], repeat-major (the evaluator's order); None for one row per image.
-    `repeats` may be a tensor."""
-    if isinstance(repeats, int) and repeats == 1:
-        return None
-    return lambda t: tf.tile(t, [repeats, 1])
-
-
-def repeated(k):
-    """Per-image rows [B, d] → [B·k, d], image-major (training's order, as tf.repeat(x, k) lays out the batch);
-    None for k = 1."""
-    return None if k == 1 else lambda t: tf.repeat(t, k, axis=0)
 
 
 class HierarchicalEncoder(tf.Module):
@@ -40,12 +27,12 @@ class HierarchicalEncoder(tf.Module):
         self.gi_scales = ([tf.Variable(tf.ones([units]), name=f"gi_scale_{g}") for g in range(structure.num_groups)]
                           if num_params == 2 else [])
 
-    def __call__(self, x_centered, make_posterior, seed, training, expand=None):
+    def __call__(self, x_centered, make_posterior, seed, training, rows=row_layout.ONE_PER_IMAGE):
         """Returns the per-group posteriors (`make_posterior(group, outputs)`, a distribution) and one sample of
         each, each group conditioned on the earlier samples.
 
-        With `expand` (`tiled(r)` or `repeated(k)`), every image x [B, 784] gets several independent samples, in
-        the rows that `expand` lays out; what depends on x alone is computed once per image and expanded: the
+        With `rows` (dvae/model/rows.py) of several rows per image, every image x [B, 784] gets that many
+        independent samples in that layout; what depends on x alone is computed once per image and expanded: the
         first group's output, and the x part x W_x of the later groups' first layer [x, ζ₁, …] W. In training the
         first group's batch statistics are then those of the B images, which equal those of their k copies.
         """
@@ -53,12 +40,11 @@ class HierarchicalEncoder(tf.Module):
         posteriors, samples = [], []
         for g, net in enumerate(self.nets):
             if g == 0:
-                output = net(x_centered, training)
-                output = output if expand is None else expand(output)
-            elif expand is None:
+                output = rows.expand(net(x_centered, training))
+            elif rows.one_per_image:
                 output = net(tf.concat([x_centered] + samples, -1), training)
             else:
-                first_layer = net.dense[0].per_image_and_per_row(x_centered, tf.concat(samples, -1), expand)
+                first_layer = net.dense[0].per_image_and_per_row(x_centered, tf.concat(samples, -1), rows.expand)
                 output = net.from_first_layer(first_layer, training)
             outputs = tf.split(output, self.num_params, axis=-1)
             posterior = make_posterior(g, outputs)

@@ -26,7 +26,7 @@ class Dense(tf.Module):
 
     def per_image_and_per_row(self, x, rows, expand):
         """[expand(x), rows] W + b without the expanded input: expand(x W_x) + rows W_r + b, where W = [W_x; W_r]
-        splits at x's width and `expand` maps per-image rows to per-row ones (encoder.tiled, encoder.repeated)."""
+        splits at x's width and `expand` maps per-image rows to per-row ones (rows.RowLayout.expand)."""
         kernel_x, kernel_rows = tf.split(self.kernel, [x.shape[-1], rows.shape[-1]])
         return expand(tf.matmul(x, kernel_x)) + tf.matmul(rows, kernel_rows) + self.bias
 

@@ -2,8 +2,8 @@
 
 `inspect` reads, before any work, everything the directory holds: both checkpoints (every tensor, and the
 configuration each records; dvae/runner/checkpoint_files.py), results.json, evaluations.json and config.json
-(dvae/runner/run_files.py), and checks that the command may use it (dvae/runner/run_identity.py) and that the best model the
-final test needs is there. Each problem is a SetupError of one line naming the file and what to do. It changes
+(dvae/runner/run_files.py), and checks that the command may use it (dvae/runner/run_identity.py) and that the best
+model the final test needs is there. Each problem is a SetupError of one line naming the file and what to do. It changes
 nothing on disk: a run calls it once before loading data, and again once it holds the directory's lock.
 """
 import dataclasses
