@@ -76,7 +76,7 @@ def _evidence(comparisons):
              f"({c.test.name}, Holm-adjusted p {statistics.format_p(c.adjusted_p)}, n = {c.n[0]}, {c.n[1]})"
              if c.test is not None else f"{c.first.title} − {c.second.title}: n = {c.n[0]}, {c.n[1]}, no test"
              for c in comparisons if 0 not in c.n]
-    return "; ".join(parts) or "no comparison has its runs yet"
+    return "; ".join(parts) or "No comparison has its runs yet"
 
 
 def conclusions():
