@@ -10,6 +10,7 @@ Noise conventions for `sample_from_uniform(u)`: `u` has shape `shape + kernel.no
 axis of size 2.
 """
 import math
+from typing import NamedTuple
 
 import tensorflow as tf
 
@@ -19,6 +20,14 @@ def _positive(name, value):
     if not value > 0.0:
         raise ValueError(f"{name} must be positive, got {value}")
     return value
+
+
+class KernelTerms(NamedTuple):
+    """What a relaxed objective needs of r0 at one ζ: r0(ζ), r0(1 − ζ), log r0(ζ) and b(ζ) (`_Kernel.terms`)."""
+    pdf: tf.Tensor
+    pdf_mirror: tf.Tensor
+    log_pdf: tf.Tensor
+    log_ratio: tf.Tensor
 
 
 class _Kernel:
@@ -38,6 +47,11 @@ class _Kernel:
     def pdf_and_cdf(self, zeta):
         """(r0(ζ), R0(ζ)), the same values as `pdf` and `cdf`; a kernel whose two share work overrides it."""
         return self.pdf(zeta), self.cdf(zeta)
+
+    def terms(self, zeta):
+        """KernelTerms at ζ: the values of `pdf(ζ)`, `pdf(1 − ζ)`, `log_pdf(ζ)` and `log_ratio(ζ)`; a kernel whose
+        terms share work overrides it."""
+        return KernelTerms(self.pdf(zeta), self.pdf(1.0 - zeta), self.log_pdf(zeta), self.log_ratio(zeta))
 
 
 class PowerFunction(_Kernel):
@@ -91,6 +105,16 @@ class PowerFunction(_Kernel):
 
     def log_ratio(self, zeta):
         return (self.lam - 1.0) * (tf.math.log(self._shifted(1.0 - zeta)) - tf.math.log(self._shifted(zeta)))
+
+    def terms(self, zeta):
+        """KernelTerms from log(ζ + ε) and log(1 − ζ + ε), each taken once: the same operations on the same values
+        as `pdf`, `log_pdf` and `log_ratio`, so the same numbers, with two logarithms instead of five, and one
+        reciprocal each in the gradient."""
+        log_shifted = tf.math.log(self._shifted(zeta))
+        log_mirror = tf.math.log(self._shifted(1.0 - zeta))
+        return KernelTerms(self._pdf_at(log_shifted), self._pdf_at(log_mirror),
+                           (self.lam - 1.0) * log_shifted + math.log(self.lam),
+                           (self.lam - 1.0) * (log_mirror - log_shifted))
 
     def inverse_cdf(self, u):
         """Exact inverse of `cdf`: u^β − ε, defined for u in [ε^λ, (1 + ε)^λ]; the sampler is ρ^β instead."""

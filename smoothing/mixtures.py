@@ -43,6 +43,12 @@ class OverlappingMixture(UnitDistribution):
     def _log_prob(self, zeta):
         return tf.math.log(self._prob(zeta))
 
+    def log_prob_from_terms(self, terms):
+        """`log_prob` at the ζ of the kernel's `terms(ζ)` (kernels.KernelTerms): log((1 − q) r0(ζ) + q r0(1 − ζ)),
+        for a caller that needs the kernel's other terms at ζ too."""
+        off, on = self._weights()
+        return tf.math.log(off * terms.pdf + on * terms.pdf_mirror)
+
     def _cdf(self, zeta):
         off, on = self._weights()
         return off * self.kernel.cdf(zeta) + on * (1.0 - self.kernel.cdf(1.0 - zeta))

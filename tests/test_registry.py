@@ -98,3 +98,33 @@ def test_dvae_takes_rolfes_surrogate_with_several_groups_and_the_dvaepp_kl_with_
         if baseline == "dvae_spike_exp" and structure.num_groups > 1:
             expected = -relaxations.kl.rolfe_kl(model.rbm, outputs, zetas, model.rbm.samples())
         np.testing.assert_allclose(value.numpy(), expected.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("baseline", ["dvaes_power", "dvaes_exp", "dvaes_unexp", "dvaes_gauss"])
+def test_dvaes_prior_term_is_log_p_minus_log_q_with_their_gradients(baseline):
+    """Protocol §6.8: the term is log p(ζ) − log q(ζ|x) with both densities from the kernel's shared terms; it has
+    the value and the gradients (logits, ζ, RBM) of the two densities evaluated separately."""
+    rng = np.random.default_rng(5)
+    config = configs.make_config(baseline=baseline, struct="2-layer-nonlin", sampler="pcd", sampler_chains=4,
+                                 sampler_sweeps=1)
+    model = DiscreteVAE(config, np.full(784, 0.3))
+    relaxation, units = model.relaxation, config.structure.units_per_group
+    logits = [tf.Variable(rng.normal(size=(3, units)).astype(np.float32)) for _ in range(2)]
+    zetas = [tf.Variable(rng.uniform(0.01, 0.99, size=(3, units)).astype(np.float32)) for _ in range(2)]
+    variables = logits + zetas + [model.rbm.w, model.rbm.b1]
+
+    def term(shared):
+        with tf.GradientTape() as tape:
+            posteriors = [relaxation.posterior(g, [l]) for g, l in enumerate(logits)]
+            if shared:
+                value, _ = relaxation.log_prior_ratio(posteriors, zetas, tf.constant(5.0))
+            else:
+                log_q = tf.add_n([tf.reduce_sum(p.log_prob(z), -1) for p, z in zip(posteriors, zetas)])
+                value = relaxation.prior.log_prob(tf.concat(zetas, -1), tf.constant(5.0)) - log_q
+            total = tf.reduce_sum(value * tf.constant([1.0, -0.5, 2.0]))
+        return value.numpy(), [g.numpy() for g in tape.gradient(total, variables)]
+
+    (shared, shared_grads), (separate, separate_grads) = term(True), term(False)
+    np.testing.assert_array_equal(shared, separate)
+    for a, b in zip(shared_grads, separate_grads):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * np.abs(b).max())

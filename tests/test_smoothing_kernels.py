@@ -186,3 +186,19 @@ def test_power_kernel_keeps_eps_in_float32_graphs_at_the_ends_of_the_support():
         tape.watch(zero)
         log_pdf = kernel.log_pdf(zero)
     assert float(tape.gradient(log_pdf, zero)) == pytest.approx((1 / beta - 1) / 1e-7, rel=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("dtype", [tf.float32, tf.float64])
+def test_terms_are_the_values_of_the_separate_methods(name, dtype):
+    """`terms` shares work between r0(ζ), r0(1 − ζ), log r0(ζ) and b(ζ) but gives each bit for bit as its own
+    method does, and the mixture's `log_prob_from_terms` gives `log_prob`."""
+    kernel = CASES[name].make(CASES[name].betas[0])
+    grid = [-0.4, 0.0, 0.3, 0.5, 1.2] if name == "gauss" else [0.0, 1e-6, 0.03, 0.5, 0.97, 1.0 - 1e-6, 1.0]
+    zeta = tf.constant(grid, dtype)
+    terms = kernel.terms(zeta)
+    separate = [kernel.pdf(zeta), kernel.pdf(1.0 - zeta), kernel.log_pdf(zeta), kernel.log_ratio(zeta)]
+    for shared, alone in zip(terms, separate):
+        np.testing.assert_array_equal(shared, alone)
+    mixture = smoothing.OverlappingMixture(kernel, tf.constant(np.linspace(-3.0, 3.0, len(grid)), dtype))
+    np.testing.assert_array_equal(mixture.log_prob_from_terms(terms), mixture.log_prob(zeta))

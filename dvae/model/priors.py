@@ -118,17 +118,18 @@ class MeanFieldMarginalPrior(tf.Module):
             m1 = tf.stop_gradient(tf.sigmoid(tf.matmul(m2, w, transpose_b=True) + a1))
         return m1, m2
 
-    def log_prob(self, zeta, log_z_hat, log_ratio=None):
-        """log p(ζ) per row of zeta [R, n]; `log_z_hat` is the RBM's training log Z surrogate; `log_ratio`, b(ζ)
-        when the caller has it already."""
+    def log_prob(self, zeta, log_z_hat, log_ratio=None, log_pdf=None):
+        """log p(ζ) per row of zeta [R, n]; `log_z_hat` is the RBM's training log Z surrogate; `log_ratio` and
+        `log_pdf`, b(ζ) and log r0(ζ), when the caller has them already."""
         rbm = self.rbm
         log_ratio = self.kernel.log_ratio(zeta) if log_ratio is None else log_ratio
+        log_pdf = self.kernel.log_pdf(zeta) if log_pdf is None else log_pdf
         bias1, bias2 = rbm.split(log_ratio)
         a1, a2 = rbm.b1 + bias1, rbm.b2 + bias2
         m1, m2 = self.mean_field(tf.stop_gradient(a1), tf.stop_gradient(a2))
         neg_energy_aug = (tf.reduce_sum(a1 * m1, -1) + tf.reduce_sum(a2 * m2, -1)
                           + tf.reduce_sum(tf.matmul(m1, rbm.w) * m2, -1)
-                          + tf.reduce_sum(self.kernel.log_pdf(zeta), -1))
+                          + tf.reduce_sum(log_pdf, -1))
         return neg_energy_aug + tf.stop_gradient(_bernoulli_entropy(m1) + _bernoulli_entropy(m2)) - log_z_hat
 
     def fixed_point_diagnostics(self, zeta, max_iterations=2000, tolerance=1e-7):

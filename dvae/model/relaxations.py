@@ -97,10 +97,12 @@ class MeanFieldMarginal:
 
     def log_prior_ratio(self, posteriors, zetas, log_z_hat):
         """log p(ζ) − log q(ζ|x), and b_zeta_num: the mean number of units per row whose log-ratio b(ζ) lies in
-        (−1, 1), from the b(ζ) the prior uses."""
-        zeta = tf.concat(zetas, -1)
-        b = self.kernel.log_ratio(zeta)
-        value = self.prior.log_prob(zeta, log_z_hat, log_ratio=b) - _log_q(posteriors, zetas)
+        (−1, 1), from the b(ζ) the prior uses. The kernel's terms at each group's ζ serve both densities."""
+        terms = [self.kernel.terms(z) for z in zetas]
+        b = tf.concat([t.log_ratio for t in terms], -1)
+        log_pdf = tf.concat([t.log_pdf for t in terms], -1)
+        log_q = tf.add_n([tf.reduce_sum(p.log_prob_from_terms(t), -1) for p, t in zip(posteriors, terms)])
+        value = self.prior.log_prob(tf.concat(zetas, -1), log_z_hat, log_ratio=b, log_pdf=log_pdf) - log_q
         return value, {"b_zeta_num": tf.reduce_mean(tf.reduce_sum(tf.cast(tf.abs(b) < 1.0, tf.float32), -1))}
 
     def refresh(self):
