@@ -220,7 +220,7 @@ def test_training_encoder_once_per_image_equals_encoding_repeated_images(baselin
 
 
 @pytest.mark.parametrize("image_major", [False, True])
-def test_reconstruction_cost_is_the_bernoulli_negative_log_likelihood(image_major):
+def test_reconstruction_and_evaluation_costs_are_the_bernoulli_negative_log_likelihood(image_major):
     model = tiny_model(groups=2)
     rng = np.random.default_rng(9)
     x = (rng.uniform(size=(3, 20)) < 0.4).astype(np.float32)
@@ -231,3 +231,5 @@ def test_reconstruction_cost_is_the_bernoulli_negative_log_likelihood(image_majo
     targets = np.repeat(x, 2, axis=0) if image_major else np.tile(x, (2, 1))
     expected = -np.sum(targets * np.log(p) + (1 - targets) * np.log1p(-p), axis=1)
     np.testing.assert_allclose(cost.numpy(), expected, rtol=1e-5)
+    # The evaluator's form, its tail compiled by XLA, against the same float64 oracle.
+    np.testing.assert_allclose(model.evaluation_cost(tf.constant(x), latents, rows).numpy(), expected, rtol=1e-5)
