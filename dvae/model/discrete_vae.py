@@ -23,8 +23,9 @@ def bernoulli_cost(logits, sign):
 @tf.function(jit_compile=True, autograph=False)
 def _compiled_bernoulli_cost(decoder_output, bias, sign):
     """`bernoulli_cost(decoder_output + bias, sign)` as one XLA computation: the evaluator's forward-only tail, which
-    XLA fuses into one pass (about 1.1–1.3 times faster per evaluator call on this CPU; equal to float32 rounding).
-    Training keeps the unfused ops: with their gradients XLA was slower there (docs/benchmarks-evaluation.md)."""
+    XLA fuses into one pass (1.06–1.3 times faster per evaluator call on this CPU, docs/benchmarks-evaluation.md;
+    equal to float32 rounding). Training keeps the unfused ops: with their gradients XLA was slower there
+    (docs/benchmarks-train-step.md)."""
     return bernoulli_cost(decoder_output + bias, sign)
 
 
