@@ -94,8 +94,9 @@ def reading():
         base_here = {b: base[b] for b in now}  # the order of the baselines the study has so far
         same = order(now) == order(base_here)
         before = " < ".join(committed.COLUMN[b] for b in order(base_here))
-        change = ": the same order as at `cpu-small`." if same else f": the order changes (at `cpu-small`: {before})."
-        line = f"- **{title}**: " + " < ".join(f"{committed.COLUMN[b]} {now[b]:.2f}" for b in order(now)) + change
+        order_note = (": the same order as at `cpu-small`." if same
+                      else f": the order changes (at `cpu-small`: {before}).")
+        line = f"- **{title}**: " + " < ".join(f"{committed.COLUMN[b]} {now[b]:.2f}" for b in order(now)) + order_note
         missing = [committed.COLUMN[b] for b in experiments.TREND_BASELINES if b not in now]
         if missing:
             line += f" {', '.join(missing)}: not run yet."

@@ -36,9 +36,13 @@ class OverlappingMixture(UnitDistribution):
         """(1 − q, q), with 1 − q computed as σ(−l) so that it keeps its precision for large logits."""
         return tf.sigmoid(-self.logits), tf.sigmoid(self.logits)
 
-    def _prob(self, zeta):
+    def _mixed(self, pdf, pdf_mirror):
+        """(1 − q) r0(ζ) + q r0(1 − ζ) from r0(ζ) and r0(1 − ζ)."""
         off, on = self._weights()
-        return off * self.kernel.pdf(zeta) + on * self.kernel.pdf(1.0 - zeta)
+        return off * pdf + on * pdf_mirror
+
+    def _prob(self, zeta):
+        return self._mixed(self.kernel.pdf(zeta), self.kernel.pdf(1.0 - zeta))
 
     def _log_prob(self, zeta):
         return tf.math.log(self._prob(zeta))
@@ -46,8 +50,7 @@ class OverlappingMixture(UnitDistribution):
     def log_prob_from_terms(self, terms):
         """`log_prob` at the ζ of the kernel's `terms(ζ)` (kernels.KernelTerms): log((1 − q) r0(ζ) + q r0(1 − ζ)),
         for a caller that needs the kernel's other terms at ζ too."""
-        off, on = self._weights()
-        return tf.math.log(off * terms.pdf + on * terms.pdf_mirror)
+        return tf.math.log(self._mixed(terms.pdf, terms.pdf_mirror))
 
     def _cdf(self, zeta):
         off, on = self._weights()
