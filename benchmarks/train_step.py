@@ -3,17 +3,19 @@
 Each row is the median wall time of `Trainer.train_step` on real batches of 100 binarized-MNIST training images,
 after warm-up, in three sampler settings: the networks alone (PCD with 1 chain and 1 sweep, whose cost is
 negligible), PCD at the paper's settings (1000 chains, 40 sweeps) and population annealing at the paper's settings
-(1000 particles, 40 sweeps, 4 temperatures × 10 sweeps). `--historical` adds the settings that earlier versions
-used (float32 Gibbs uniforms; 40 temperatures × 1 sweep), built by replacing the model's sampler. All workloads of
-one (struct, k) are interleaved (benchmarks/harness.py). The floor, in the same run: the dense layers' forward and
-backward matmuls, at B rows for what depends on the images alone (the first encoder group, the later groups'
-product with x) and at B·k rows for the rest, plus for the sampler rows 40 × (two matmuls [1000, side]×[side,
-side] and two float32 uniform draws [1000, side]), as the paper's sampler draws them. The floor with likelihood
-adds what the protocol cannot skip either: one uniform draw per latent unit and row, and the Bernoulli
+(1000 particles, 40 sweeps, 4 temperatures × 10 sweeps). `--historical` adds the settings that earlier versions used
+(float32 Gibbs uniforms; 40 temperatures × 1 sweep), built by replacing the model's sampler. `--xla` adds the
+networks alone with the whole step compiled by XLA (`jit_compile=True`; population annealing does not compile: XLA
+has no `StatelessShuffle`), the measurement behind training's not using it (docs/benchmarks-train-step.md). All
+workloads of one (struct, k) are interleaved (benchmarks/harness.py). The floor, in the same run: the dense layers'
+forward and backward matmuls, at B rows for what depends on the images alone (the first encoder group, the later
+groups' product with x) and at B·k rows for the rest, plus for the sampler rows 40 × (two matmuls [1000,
+side]×[side, side] and two float32 uniform draws [1000, side]), as the paper's sampler draws them. The floor with
+likelihood adds what the protocol cannot skip either: one uniform draw per latent unit and row, and the Bernoulli
 likelihood's softplus and its derivative over B·k × 784.
 
     DVAE_DATA_DIR=... python -m benchmarks.train_step [--structs ...] [--ks 1,5,25] [--baseline dvaes_power]
-        [--repeats 15] [--warmup 2] [--case_seconds 40] [--historical]
+        [--repeats 15] [--warmup 2] [--case_seconds 40] [--historical] [--xla]
 """
 import argparse
 import pathlib
@@ -32,8 +34,9 @@ BATCH = 100
 NUM_BATCHES = 8
 NETWORKS_ALONE = "networks alone (PCD 1 × 1)"
 PAPER_SAMPLER = dict(sampler_chains=1000, sampler_sweeps=40)
-SETTINGS = {  # row label: (configuration fields, make_sampler options of a historical variant or None)
-    NETWORKS_ALONE: (dict(sampler="pcd", sampler_chains=1, sampler_sweeps=1), None),
+NETWORKS_FIELDS = dict(sampler="pcd", sampler_chains=1, sampler_sweeps=1)
+SETTINGS = {  # row label: (configuration fields, variant: None, make_sampler options of a historical one, or XLA)
+    NETWORKS_ALONE: (NETWORKS_FIELDS, None),
     "PCD 1000 × 40": (dict(sampler="pcd", **PAPER_SAMPLER), None),
     "PA 1000 × 40 (4 temperatures × 10 sweeps)": (dict(sampler="pa", **PAPER_SAMPLER), None),
 }
@@ -45,14 +48,22 @@ HISTORICAL = {
 }
 
 
+XLA = "networks alone, whole step compiled by XLA"
+XLA_SETTINGS = {XLA: (NETWORKS_FIELDS, XLA)}
+
+
 def make_step(config, train_mean, batches, run_dir, variant):
-    """The compiled training step of a fresh model (its sampler replaced by the `variant` options if given);
-    job(i) runs it on batch i mod NUM_BATCHES."""
+    """The compiled training step of a fresh model (its sampler replaced by the `variant` options if given, or
+    the step compiled by XLA if the variant is `XLA`); job(i) runs it on batch i mod NUM_BATCHES."""
     model = model_lib.DiscreteVAE(config, train_mean)
-    if variant:
+    if variant and variant != XLA:
         model.rbm.sampler = priors.make_sampler(config, config.structure.rbm_side, **variant)
     trainer = training.Trainer(model, config, run_dir)
-    return lambda i: trainer.train_step(batches[i % len(batches)])
+    step = trainer.train_step
+    if variant == XLA:
+        step = tf.function(trainer.train_step.python_function, input_signature=trainer.train_step.input_signature,
+                           autograph=False, jit_compile=True)
+    return lambda i: step(batches[i % len(batches)])
 
 
 def case_rows(struct, k, args, dataset, batches, temp_dir, settings):
@@ -73,7 +84,7 @@ def case_rows(struct, k, args, dataset, batches, temp_dir, settings):
     medians, repeats = harness.interleaved_medians(jobs, args.warmup, args.repeats, args.case_seconds)
     rows = []
     for label in settings:
-        parts = "networks" if label == NETWORKS_ALONE else "networks + sampler"
+        parts = "networks" if label in (NETWORKS_ALONE, XLA) else "networks + sampler"
         floor, floor_with_likelihood = medians[f"floor: {parts}"], medians[f"floor with likelihood: {parts}"]
         step = medians[label]
         rows.append(f"| {struct} | {k} | {BATCH * k} | {label} | {step:.1f} | {floor:.1f} | {step / floor:.2f} "
@@ -91,8 +102,9 @@ def main():
     parser.add_argument("--case_seconds", type=float, default=40.0,
                         help="fewer repetitions (not below 5) for a (struct, k) whose repetitions would take longer")
     parser.add_argument("--historical", action="store_true", help="also the sampler settings of earlier versions")
+    parser.add_argument("--xla", action="store_true", help="also the networks alone with the step compiled by XLA")
     args = parser.parse_args()
-    settings = {**SETTINGS, **(HISTORICAL if args.historical else {})}
+    settings = {**SETTINGS, **(HISTORICAL if args.historical else {}), **(XLA_SETTINGS if args.xla else {})}
     dataset = data.load_dataset("binarized_mnist")
     batches = [tf.constant(dataset.train[i * BATCH:(i + 1) * BATCH], tf.float32) for i in range(NUM_BATCHES)]
     print(f"ms per training step (forward, backward, Adam, sampler advanced once), baseline {args.baseline}, batches "
