@@ -80,7 +80,7 @@ class DiscreteVAE(tf.Module):
         (dvae/model/rows.py) for the images x [B, 784]; x is broadcast instead of expanded, which gives the same
         products l·(1 − 2x), so the same numbers.
         """
-        logits = self.decoder(tf.concat(latents, -1), training) + self.train_bias
+        logits = self.decoder(tf.concat(latents, -1), training, output_offset=self.train_bias)
         grouped_logits, sign = rows.grouped(logits, 1.0 - 2.0 * x)
         return tf.reshape(bernoulli_cost(grouped_logits, sign), [-1]), logits
 
@@ -137,7 +137,7 @@ class DiscreteVAE(tf.Module):
     def image_means(self, z):
         """σ(decoder logits + logit(x̄)) of latents z [N, n], the pixel probabilities of p(x|z) (moving-average
         batch norm)."""
-        return tf.sigmoid(self.decoder(z, training=False) + self.train_bias)
+        return tf.sigmoid(self.decoder(z, training=False, output_offset=self.train_bias))
 
     def posterior_probabilities(self, x, seed):
         """(q(z = 1 | x) per unit, one binary sample z ~ q(z|x)), both [N, n]; a group's probabilities are those

@@ -21,8 +21,9 @@ class Dense(tf.Module):
             tf.random.stateless_truncated_normal([fan_in, fan_out], seed=seed, stddev=stddev), name="kernel")
         self.bias = tf.Variable(tf.zeros([fan_out]), name="bias")
 
-    def __call__(self, x):
-        return tf.matmul(x, self.kernel) + self.bias
+    def __call__(self, x, offset=None):
+        """x W + b, or x W + (b + offset): a constant added to the bias costs one addition per unit, not per row."""
+        return tf.matmul(x, self.kernel) + (self.bias if offset is None else self.bias + offset)
 
     def per_image_and_per_row(self, x, rows, expand):
         """[expand(x), rows] W + b without the expanded input: expand(x W_x) + rows W_r + b, where W = [W_x; W_r]
@@ -76,14 +77,19 @@ class FeedForward(tf.Module):
                       for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]))]
         self.norms = [BatchNorm(n, name=f"bn_{i}") for i, n in enumerate(sizes[1:-1])]
 
-    def __call__(self, x, training):
-        return self.from_first_layer(self.dense[0](x), training)
+    def __call__(self, x, training, output_offset=None):
+        """The output; `output_offset` (a constant per output unit) is added to the output layer's bias."""
+        if len(self.dense) == 1:
+            return self.dense[0](x, output_offset)
+        return self.from_first_layer(self.dense[0](x), training, output_offset)
 
-    def from_first_layer(self, h, training):
+    def from_first_layer(self, h, training, output_offset=None):
         """The output given the first dense layer's output h = x W₀ + b₀."""
-        for dense, norm in zip(self.dense[1:], self.norms):
+        if len(self.dense) == 1:
+            return h if output_offset is None else h + output_offset
+        for dense, norm in zip(self.dense[1:-1], self.norms):
             h = dense(tf.tanh(norm(h, training)))
-        return h
+        return self.dense[-1](tf.tanh(self.norms[-1](h, training)), output_offset)
 
     def decayed_variables(self):
         """Kernels and batch-norm gammas: the variables under weight decay (protocol §7.1, §12 item 17)."""

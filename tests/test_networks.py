@@ -1,8 +1,12 @@
-"""Batch norm (protocol §7.1) against the float64 closed forms: the normalised output with the rows' biased
-variance, the moving averages with momentum 0.8, the evaluation form, and the training gradient
+"""The networks (protocol §7.1) against float64 forms.
+
+Batch norm against its closed forms: the normalised output with the rows' biased variance, the moving averages
+with momentum 0.8, the evaluation form, and the training gradient
 
     x̂ = (h − μ) / s,  s = √(σ² + ε),   ∂L/∂β = Σ_rows c,   ∂L/∂γ = Σ_rows c x̂,
     ∂L/∂h = (γ / s) (c − mean_rows(c) − x̂ · mean_rows(c x̂))   for L = Σ c ⊙ y.
+
+A feed-forward stack against the same layers composed in float64, with and without an output offset.
 """
 import numpy as np
 import pytest
@@ -67,3 +71,28 @@ def test_evaluation_uses_the_moving_averages_and_changes_nothing():
     np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-6)
     for was, now in zip(before, _float64(norm.gamma, norm.beta, norm.moving_mean, norm.moving_variance)):
         np.testing.assert_array_equal(was, now)
+
+
+@pytest.mark.parametrize("sizes", [[6, 4], [6, 5, 5, 4]])
+@pytest.mark.parametrize("training", [False, True])
+def test_feed_forward_with_an_output_offset_is_the_float64_stack_plus_the_offset(sizes, training):
+    rng = np.random.default_rng(len(sizes))
+    net = networks.FeedForward(sizes, tf.constant([3, 4], tf.int64))
+    for norm in net.norms:
+        norm.moving_variance.assign(rng.uniform(0.5, 2.0, norm.moving_variance.shape).astype(np.float32))
+    x = rng.normal(0, 1, (9, sizes[0])).astype(np.float32)
+    offset = rng.normal(0, 2, sizes[-1]).astype(np.float32)
+    h = x.astype(np.float64)
+    for i, dense in enumerate(net.dense):
+        kernel, bias = _float64(dense.kernel, dense.bias)
+        h = h @ kernel + bias
+        if i < len(net.norms):
+            norm = net.norms[i]
+            gamma, beta, moving_mean, moving_variance = _float64(norm.gamma, norm.beta, norm.moving_mean,
+                                                                 norm.moving_variance)
+            mean, variance = (h.mean(0), h.var(0)) if training else (moving_mean, moving_variance)
+            h = np.tanh(gamma * (h - mean) / np.sqrt(variance + EPSILON) + beta)
+    without = net(tf.constant(x), training).numpy()
+    with_offset = net(tf.constant(x), training, output_offset=tf.constant(offset)).numpy()
+    np.testing.assert_allclose(without, h, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(with_offset, h + offset, rtol=1e-5, atol=1e-5)
