@@ -35,34 +35,33 @@ NUM_BATCHES = 8
 NETWORKS_ALONE = "networks alone (PCD 1 × 1)"
 PAPER_SAMPLER = dict(sampler_chains=1000, sampler_sweeps=40)
 NETWORKS_FIELDS = dict(sampler="pcd", sampler_chains=1, sampler_sweeps=1)
-SETTINGS = {  # row label: (configuration fields, variant: None, make_sampler options of a historical one, or XLA)
-    NETWORKS_ALONE: (NETWORKS_FIELDS, None),
-    "PCD 1000 × 40": (dict(sampler="pcd", **PAPER_SAMPLER), None),
-    "PA 1000 × 40 (4 temperatures × 10 sweeps)": (dict(sampler="pa", **PAPER_SAMPLER), None),
+SETTINGS = {  # row label: (configuration fields, make_step options of a variant)
+    NETWORKS_ALONE: (NETWORKS_FIELDS, {}),
+    "PCD 1000 × 40": (dict(sampler="pcd", **PAPER_SAMPLER), {}),
+    "PA 1000 × 40 (4 temperatures × 10 sweeps)": (dict(sampler="pa", **PAPER_SAMPLER), {}),
 }
 HISTORICAL = {
-    "PCD 1000 × 40, float32 uniforms (before)": (dict(sampler="pcd", **PAPER_SAMPLER), dict(uniform_bits=32)),
-    "PA 1000 × 40 (4 × 10), float32 uniforms (before)": (dict(sampler="pa", **PAPER_SAMPLER), dict(uniform_bits=32)),
+    "PCD 1000 × 40, float32 uniforms (before)": (dict(sampler="pcd", **PAPER_SAMPLER),
+                                                 dict(sampler_options=dict(uniform_bits=32))),
+    "PA 1000 × 40 (4 × 10), float32 uniforms (before)": (dict(sampler="pa", **PAPER_SAMPLER),
+                                                         dict(sampler_options=dict(uniform_bits=32))),
     "PA 1000 × 40 (40 temperatures × 1 sweep, before)": (dict(sampler="pa", **PAPER_SAMPLER),
-                                                         dict(sweeps_per_temperature=1)),
+                                                         dict(sampler_options=dict(sweeps_per_temperature=1))),
 }
+XLA_SETTINGS = {"networks alone, whole step compiled by XLA": (NETWORKS_FIELDS, dict(jit_compile=True))}
 
 
-XLA = "networks alone, whole step compiled by XLA"
-XLA_SETTINGS = {XLA: (NETWORKS_FIELDS, XLA)}
-
-
-def make_step(config, train_mean, batches, run_dir, variant):
-    """The compiled training step of a fresh model (its sampler replaced by the `variant` options if given, or
-    the step compiled by XLA if the variant is `XLA`); job(i) runs it on batch i mod NUM_BATCHES."""
+def make_step(config, train_mean, batches, run_dir, sampler_options=None, jit_compile=False):
+    """The training step of a fresh model, its sampler built with `sampler_options` if given (priors.make_sampler)
+    and the whole step compiled by XLA if `jit_compile`; job(i) runs it on batch i mod NUM_BATCHES."""
     model = model_lib.DiscreteVAE(config, train_mean)
-    if variant and variant != XLA:
-        model.rbm.sampler = priors.make_sampler(config, config.structure.rbm_side, **variant)
+    if sampler_options:
+        model.rbm.sampler = priors.make_sampler(config, config.structure.rbm_side, **sampler_options)
     trainer = training.Trainer(model, config, run_dir)
     step = trainer.train_step
-    if variant == XLA:
-        step = tf.function(trainer.train_step.python_function, input_signature=trainer.train_step.input_signature,
-                           autograph=False, jit_compile=True)
+    if jit_compile:
+        step = tf.function(step.python_function, input_signature=step.input_signature, autograph=False,
+                           jit_compile=True)
     return lambda i: step(batches[i % len(batches)])
 
 
@@ -71,7 +70,7 @@ def case_rows(struct, k, args, dataset, batches, temp_dir, settings):
     config_of = {label: configs.make_config(struct=struct, baseline=args.baseline, k=k, **fields)
                  for label, (fields, _) in settings.items()}
     jobs = {label: make_step(config_of[label], dataset.train_mean, batches, temp_dir / f"{struct}-{k}-{n}",
-                             settings[label][1]) for n, label in enumerate(settings)}
+                             **options) for n, (label, (_, options)) in enumerate(settings.items())}
     networks_config = config_of[NETWORKS_ALONE]
     networks = harness.training_networks(networks_config, BATCH, k)
     side, latents = networks_config.structure.rbm_side, networks_config.structure.num_latents
@@ -83,8 +82,8 @@ def case_rows(struct, k, args, dataset, batches, temp_dir, settings):
     jobs["floor with likelihood: networks + sampler"] = harness.floor(networks=networks, **sampler, **protocol)
     medians, repeats = harness.interleaved_medians(jobs, args.warmup, args.repeats, args.case_seconds)
     rows = []
-    for label in settings:
-        parts = "networks" if label in (NETWORKS_ALONE, XLA) else "networks + sampler"
+    for label, (fields, _) in settings.items():
+        parts = "networks" if fields is NETWORKS_FIELDS else "networks + sampler"
         floor, floor_with_likelihood = medians[f"floor: {parts}"], medians[f"floor with likelihood: {parts}"]
         step = medians[label]
         rows.append(f"| {struct} | {k} | {BATCH * k} | {label} | {step:.1f} | {floor:.1f} | {step / floor:.2f} "
