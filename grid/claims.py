@@ -10,9 +10,10 @@ Holm-corrected together (grid.statistics), and the claim
   has **too few seeds for a test** while a comparison has its runs but no test (single runs without a seed sd).
 
 Sides with two or more finished seeds each are compared by a t test (paired where the family's runs of one seed
-share initialisation and data order); single runs by a z test against the seed sd of the same cell in the study
-itself or, failing that, in the first of its NOISE_STUDIES with two seeds of it (the assumed seed noise; AIS and
-Monte-Carlo errors are part of it).
+share initialisation and data order). Where a side has a single run, the difference of the two sides' means is
+z-tested against assumed seed noise: with s₁, s₂ the seed sds of the same cells in the study itself or, failing that,
+in the first of its NOISE_STUDIES with all seeds of the cell finished (AIS and Monte-Carlo errors are part of them),
+se = √(s₁²/n₁ + s₂²/n₂).
 """
 import dataclasses
 import math
@@ -119,11 +120,11 @@ class Comparison:
 
 
 def assumed_sd(study, cell):
-    """The seed sd of `cell` in `study` itself or else the first of NOISE_STUDIES[study] with two finished seeds of
-    it, or None."""
+    """The seed sd of `cell` in `study` itself or else the first of NOISE_STUDIES[study] with all its seeds
+    (committed.SEEDS) finished, or None. An sd of two seeds (one degree of freedom) is too uncertain to assume."""
     for source in (study, *NOISE_STUDIES.get(study, ())):
         found = committed.entry(source, cell)
-        if found.n >= 2:
+        if found.n >= len(committed.SEEDS):
             return found.sd
     return None
 
@@ -133,10 +134,11 @@ def test_pair(first, second, paired=False):
     a, b = (committed.entry(s.study, s.cell, s.seeds) for s in (first, second))
     if a.n >= 2 and b.n >= 2:
         return a.n, b.n, tables.compare(a, b, paired)
-    if a.n == 1 and b.n == 1:
+    if a.n >= 1 and b.n >= 1:
         sds = assumed_sd(first.study, first.cell), assumed_sd(second.study, second.cell)
         if None not in sds:
-            return 1, 1, statistics.against_noise(a.values[0] - b.values[0], math.hypot(*sds))
+            se = math.sqrt(sds[0] ** 2 / a.n + sds[1] ** 2 / b.n)
+            return a.n, b.n, statistics.against_noise(a.mean - b.mean, se)
     return a.n, b.n, None
 
 

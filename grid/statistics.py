@@ -9,7 +9,8 @@ A comparison is of two cells' test NLLs, the first minus the second (negative: t
   s₁² / s₂² with (n₁ − 1, n₂ − 1) degrees of freedom, p ≥ 0.05): s_p² = ((n₁−1)s₁² + (n₂−1)s₂²) / (n₁+n₂−2),
   se = s_p √(1/n₁ + 1/n₂), n₁ + n₂ − 2 degrees of freedom;
 * **Welch's t** where they do not: se = √(s₁²/n₁ + s₂²/n₂), Welch–Satterthwaite degrees of freedom;
-* **z against seed noise** for single runs: the difference over an sd assumed from runs with several seeds.
+* **z against seed noise** where a side has a single run: the difference of the means over √(s₁²/n₁ + s₂²/n₂),
+  with s₁, s₂ seed sds assumed from runs with all seeds (grid.claims).
 
 All p-values are two-sided. A family of comparisons (every comparison one conclusion rests on) is corrected with
 Holm's step-down method; a difference is called a win ("lower", bold) only when its adjusted p is below ALPHA.
@@ -80,7 +81,7 @@ def paired(a, b):
 
 
 def against_noise(difference, sd):
-    """The z test of a difference of single runs whose sd `sd` is assumed from seed replicates elsewhere."""
+    """The z test of a difference whose standard error `sd` is assumed from seed replicates elsewhere."""
     statistic = difference / sd
     return Test("z, assumed seed sd", difference, sd, statistic, None, float(2 * scipy.stats.norm.sf(abs(statistic))))
 

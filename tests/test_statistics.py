@@ -6,7 +6,7 @@ import math
 import pytest
 import scipy.stats
 
-from dvae_sharp.grid import claims, statistics, tables, trend
+from dvae_sharp.grid import claims, committed, statistics, tables, trend
 
 
 def t2_two_sided(t):
@@ -153,3 +153,22 @@ def test_a_gap_change_adds_the_two_gaps_errors_in_quadrature():
     assert (g0, g1) == (2.0, 1.2) and math.isclose(delta, -0.8) and math.isclose(se, 0.25)
     assert trend.gap_change(None, after) is None
     assert trend.order({"a": 3.0, "b": 1.0, "c": 2.0}) == ["b", "c", "a"]
+
+
+def test_a_single_run_against_several_seeds_is_z_tested_with_the_noise_of_complete_studies(monkeypatch):
+    """DVAE# one seed (91.0) against DVAE two (89.5, 89.9) at 100000 steps, with cpu-small's three-seed sds 0.1 and
+    0.2: Δ = 91.0 − 89.7, se = √(0.1²/1 + 0.2²/2). A study with two seeds of a cell does not lend its sd: at 10⁶
+    steps the pair takes cpu-small's sds, not the 100000-step study's sd of two seeds (0.28)."""
+    values = {("cpu-small-100k", "dvaes_power"): [91.0], ("cpu-small-100k", "dvae_spike_exp"): [89.5, 89.9],
+              ("cpu-small", "dvaes_power"): [96.8, 97.0, 96.9], ("cpu-small", "dvae_spike_exp"): [94.7, 95.1, 94.9],
+              ("cpu-small-1m", "dvaes_power"): [88.2], ("cpu-small-1m", "dvae_spike_exp"): [89.6]}
+    monkeypatch.setattr(committed, "entry", lambda study, cell, seeds=committed.SEEDS: entry(
+        values.get((study, cell.baseline), [])))
+    pair = [claims.side("cpu-small-100k", b) for b in ("dvaes_power", "dvae_spike_exp")]
+    n_a, n_b, test = claims.test_pair(*pair)
+    se = math.sqrt(0.1 ** 2 / 1 + 0.2 ** 2 / 2)
+    assert (n_a, n_b) == (1, 2) and test.df is None
+    assert math.isclose(test.difference, 91.0 - 89.7) and math.isclose(test.standard_error, se)
+    assert math.isclose(test.p, math.erfc(1.3 / se / math.sqrt(2)))
+    pair = [claims.side("cpu-small-1m", b) for b in ("dvaes_power", "dvae_spike_exp")]
+    assert math.isclose(claims.test_pair(*pair)[2].standard_error, math.hypot(0.1, 0.2))
