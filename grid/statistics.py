@@ -80,10 +80,12 @@ def paired(a, b):
                    statistics.stdev(differences) / math.sqrt(len(differences)), len(differences) - 1)
 
 
-def against_noise(difference, sd):
-    """The z test of a difference whose standard error `sd` is assumed from seed replicates elsewhere."""
-    statistic = difference / sd
-    return Test("z, assumed seed sd", difference, sd, statistic, None, float(2 * scipy.stats.norm.sf(abs(statistic))))
+def against_noise(difference, standard_error):
+    """The z test z = difference / standard_error, its standard error built from seed sds assumed from replicates
+    (grid.claims.assumed_sd) rather than estimated from the two sides' own runs."""
+    statistic = difference / standard_error
+    return Test("z, assumed seed sd", difference, standard_error, statistic, None,
+                float(2 * scipy.stats.norm.sf(abs(statistic))))
 
 
 def holm(p_values):
