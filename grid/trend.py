@@ -80,7 +80,8 @@ def _means(study):
 
 
 def reading():
-    """One line per study: the order of the three, and each DVAE# gap then (base) and now with its change."""
+    """One line per study: the order of the three means (an order, not a test), and each DVAE# gap then (base) and
+    now with its change, which is tested."""
     base, lines = _means(BASE), []
     by_study = {}
     for study, rival, change, p in changes():
@@ -94,8 +95,8 @@ def reading():
         base_here = {b: base[b] for b in now}  # the order of the baselines the study has so far
         same = order(now) == order(base_here)
         before = " < ".join(committed.COLUMN[b] for b in order(base_here))
-        order_note = (": the same order as at `cpu-small`." if same
-                      else f": the order changes (at `cpu-small`: {before}).")
+        order_note = (": the means in the same order as at `cpu-small`." if same
+                      else f": the means' order changes (at `cpu-small`: {before}).")
         line = f"- **{title}**: " + " < ".join(f"{committed.COLUMN[b]} {now[b]:.2f}" for b in order(now)) + order_note
         missing = [committed.COLUMN[b] for b in experiments.TREND_BASELINES if b not in now]
         if missing:
