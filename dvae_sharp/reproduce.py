@@ -225,7 +225,8 @@ def main(argv=None):
     interrupts.check_stopped()
     options = parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        status = MODES[options.mode](options)
+        with interrupts.surfacing_stops():
+            status = MODES[options.mode](options)
     except (OSError, run_files.RunFileError) as error:  # a full disk, an unwritable --log_dir, a damaged record
         sys.exit(f"reproduce.py: error: {error}")
     interrupts.check_stopped()

@@ -14,6 +14,7 @@ from absl import flags
 from dvae_sharp import configs
 from dvae_sharp import reproduce
 from dvae_sharp import run as run_module
+from dvae_sharp.dvae.runner import interrupts
 from tests.test_bad_input import NUMERIC_FLAGS
 from tests.test_reliability import RUN_SUBDIR, TINY, run
 
@@ -117,6 +118,40 @@ def test_a_stop_signal_at_any_instant_of_start_up_ends_run_py_with_one_line_and_
     assert process.stderr_text.splitlines() == [f"Stopped by {signal.Signals(signum).name} during start-up, before "
                                                 f"any training; re-run the same command to start or resume the run."]
     assert not (tmp_path / RUN_SUBDIR / "config.json").exists()
+
+
+WRAPPED_STOP = """
+import os, signal, time
+from dvae_sharp.dvae.runner import interrupts
+{setup}
+with {context}:
+    try:
+        {stop}
+    except interrupts.Stopped as stop:
+        raise ImportError("initialization failed") from stop  # what a C++ extension module's import does
+    raise ImportError("initialization failed")
+"""
+# run.py's start-up (StopAtOnce) and reproduce.py's modes (stop_at_once for the process, surfacing_stops around them)
+STOP_CONTEXTS = {"run.py": ("", "interrupts.StopAtOnce()", interrupts.RUN_STOP),
+                 "reproduce.py": ("interrupts.stop_at_once(interrupts.REPRODUCE_STOP)", "interrupts.surfacing_stops()",
+                                  interrupts.REPRODUCE_STOP)}
+
+
+@pytest.mark.parametrize("program", STOP_CONTEXTS)
+@pytest.mark.parametrize("signalled", [True, False])
+def test_a_stop_that_a_library_wraps_in_its_own_exception_still_ends_with_one_line_and_128_plus_n(program, signalled):
+    """A stop signal while TensorFlow's C++ modules are imported reaches the program as `ImportError: initialization
+    failed`, raised from the handler's `Stopped`: it must end the program as the stop would. The same ImportError
+    without a stop signal stays an error."""
+    setup, context, what = STOP_CONTEXTS[program]
+    stop = "os.kill(os.getpid(), signal.SIGTERM); time.sleep(30)" if signalled else "pass"
+    code = WRAPPED_STOP.format(setup=setup, context=context, stop=stop)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO)
+    if signalled:
+        assert result.returncode == 128 + signal.SIGTERM, result.stderr
+        assert result.stderr.splitlines() == ["Stopped by SIGTERM " + what]
+    else:
+        assert result.returncode == 1 and result.stderr.splitlines()[-1] == "ImportError: initialization failed"
 
 
 @pytest.mark.slow

@@ -8,7 +8,10 @@ A second SIGINT stops at once, without a checkpoint (the previous one stays).
 Before training starts (start-up: flags, TensorFlow, data, model, restore) there is nothing to save, and every file
 written so far is complete (they are written atomically), so `StopAtOnce` turns the same signals into `Stopped`,
 raised where the program is; the program then ends with one line and the same exit status, 128 + the signal.
+An exception that a library raises from that `Stopped` (an extension module's import wraps it in an ImportError)
+is turned back into it (`surface_stop`).
 """
+import contextlib
 import signal
 import sys
 import threading
@@ -100,6 +103,24 @@ def check_stopped():
         raise Stopped(_STATE["signum"])
 
 
+def surface_stop(error):
+    """Raises `Stopped` in place of `error` (an Exception) if a stop signal arrived during start-up: a library may
+    catch the `Stopped` its handler raised and raise an exception of its own from it (a C++ extension module's import
+    turns it into `ImportError: initialization failed`), which must not end the program as a failure."""
+    if isinstance(error, Exception) and _STATE["signum"] is not None and not _STATE["complete"]:
+        raise Stopped(_STATE["signum"]) from error
+
+
+@contextlib.contextmanager
+def surfacing_stops():
+    """Context manager: `surface_stop` for the exceptions that leave it."""
+    try:
+        yield
+    except Exception as error:
+        surface_stop(error)
+        raise
+
+
 RUN_STOP = "during start-up, before any training; re-run the same command to start or resume the run."
 REPRODUCE_STOP = "with every file written so far complete; re-run the same command to go on."
 
@@ -124,7 +145,8 @@ def stop_at_once(what=RUN_STOP):
 
 class StopAtOnce:
     """Context manager: while it is active, a stop signal raises `Stopped` at once (a `StopSignals` inside it takes
-    over until it exits); the previous handlers come back on exit. Outside the main thread it does nothing."""
+    over until it exits), and an exception that leaves it after a stop signal becomes `Stopped` (`surface_stop`);
+    the previous handlers come back on exit. Outside the main thread it does nothing."""
 
     def __init__(self):
         self.previous = {}
@@ -134,10 +156,13 @@ class StopAtOnce:
             self.previous = stop_at_once()
         return self
 
-    def __exit__(self, *exc_info):
-        for signum, handler in self.previous.items():
-            signal.signal(signum, handler)
-        _STATE.update(complete=False, signum=None)  # the stop, if any, has ended this run
+    def __exit__(self, exc_type, error, traceback):
+        try:
+            surface_stop(error)
+        finally:
+            for signum, handler in self.previous.items():
+                signal.signal(signum, handler)
+            _STATE.update(complete=False, signum=None)  # the stop, if any, has ended this run
 
 
 def raise_interrupted(signum, what):
