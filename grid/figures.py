@@ -65,8 +65,9 @@ def pa_vs_pcd(path):
 
 def budget_trend_test(path):
     """Final test NLL against training steps (log scale): mean ± sd over seeds where several, a single run ± its
-    standard error (Monte-Carlo and AIS) where one; each point labelled with its n. The paper's sampler at 20000
-    steps is drawn as open markers beside it."""
+    standard error (Monte-Carlo and AIS) where one; the legend gives each line's n per point, in the order of the
+    steps (points beside each other would hide labels on them). The paper's sampler at 20000 steps is drawn as open
+    markers beside it."""
     figure, axis = plt.subplots(figsize=(8, 4.5))
     for baseline in experiments.TREND_BASELINES:
         cell = experiments.Cell("binarized_mnist", "1-layer-lin", baseline, 5, "pa")
@@ -81,13 +82,11 @@ def budget_trend_test(path):
                 elif found.n:
                     points.append((trend.STEPS[study], found.mean, found.sd, found.n))
             if points:
-                label = COLUMN[baseline] + (", 1000 × 40 sampler" if fill else "")
+                label = (COLUMN[baseline] + (", 1000 × 40 sampler" if fill else "")
+                         + f" (n = {', '.join(str(p[3]) for p in points)})")
                 axis.errorbar([p[0] * (1.08 if fill else 1) for p in points], [p[1] for p in points],
                               yerr=[p[2] for p in points], fmt=marker, color=COLOURS[baseline], mfc=fill, capsize=4,
                               label=label)
-                for x, y, _, n in points:
-                    axis.annotate(f"n={n}", (x * (1.08 if fill else 1), y), textcoords="offset points",
-                                  xytext=(6, 4), fontsize=7, color=COLOURS[baseline])
     _finish(axis, "test NLL (nats, 1000 samples)", "k = 5: final test against training length (100 × 10 sampler)")
     axis.set_xscale("log")
     lengths = sorted(set(trend.STEPS.values()))

@@ -1,5 +1,5 @@
 """docs/RESULTS.md matches the committed runs: every generated block equals what `reproduce.py --results` writes,
-and every figure it embeds exists."""
+every figure it embeds exists, and the budget-trend figure gives the number of runs behind each point."""
 import re
 
 from dvae_sharp.configs import experiments
@@ -36,3 +36,25 @@ def test_numbers_that_round_to_zero_print_without_a_sign():
     assert results_doc._number(-0.0006, 3) == "-0.001"
     assert results_doc._number(-0.44) == "-0.44"
     assert results_doc._number(float("nan")) == "–" and results_doc._number(None) == "–"
+
+
+def test_the_budget_trend_figure_gives_each_line_the_number_of_runs_on_disk(tmp_path, monkeypatch):
+    """The n of each point in the legend, against a count of the results.json files under docs/results."""
+    from matplotlib import pyplot
+    from dvae_sharp.grid import figures
+    drawn = []
+    monkeypatch.setattr(figures, "_save", lambda figure, path: drawn.append(figure))
+    figures.budget_trend_test(tmp_path / "trend.png")
+    legend = [text.get_text() for text in drawn[0].axes[0].get_legend().get_texts()]
+    pyplot.close(drawn[0])
+
+    def on_disk(study, baseline):
+        return len(list((committed.RESULTS_ROOT / study).glob(
+            f"seed*/pa/binarized_mnist/1-layer-lin/{baseline}/5/results.json")))
+
+    for baseline in experiments.TREND_BASELINES:
+        by_length = [on_disk(study, baseline) for study in ("cpu-small", "cpu-small-100k", "cpu-small-1m")]
+        counts = ", ".join(str(n) for n in by_length if n)
+        assert f"{committed.COLUMN[baseline]} (n = {counts})" in legend, legend
+        paper = on_disk("cpu-small-paper-sampler", baseline)
+        assert f"{committed.COLUMN[baseline]}, 1000 × 40 sampler (n = {paper})" in legend, legend
