@@ -107,8 +107,8 @@ def surface_stop(error):
     """Raises `Stopped` in place of `error` (an Exception) if a stop signal arrived during start-up: a library may
     catch the `Stopped` its handler raised and raise an exception of its own from it (a C++ extension module's import
     turns it into `ImportError: initialization failed`), which must not end the program as a failure."""
-    if isinstance(error, Exception) and _STATE["signum"] is not None and not _STATE["complete"]:
-        raise Stopped(_STATE["signum"]) from error
+    if isinstance(error, Exception):
+        check_stopped()
 
 
 @contextlib.contextmanager
